@@ -9,7 +9,10 @@ import java.util.List;
 public final class GuestPrograms {
     private GuestPrograms() {}
 
-    /** One program per vCPU; each works on its own slice, so results never depend on thread timing. */
+    /**
+     * One program per vCPU; each works on its own slice, so results never depend on thread timing. A
+     * workload's dirty rate is the VM's: each vCPU gets an equal share.
+     */
     public static List<GuestProgram> create(Workload workload, long memorySize, int vcpus) {
         if (vcpus < 1) {
             throw new CoreException(CoreException.Kind.INVALID_SPEC, "a VM needs at least one vCPU, got " + vcpus);
@@ -25,7 +28,7 @@ public final class GuestPrograms {
     private static GuestProgram programFor(Workload workload, long memorySize, long memPages, int i, int vcpus) {
         if (workload instanceof Workload.PageWalk w) {
             Slice range = range("pagewalk", w.offset(), w.length(), memorySize);
-            return new PageWalkProgram(Slice.of(range.firstPage(), range.pages(), i, vcpus), w.dirtyRateMiBps());
+            return new PageWalkProgram(Slice.of(range.firstPage(), range.pages(), i, vcpus), w.dirtyRateMiBps() / vcpus);
         }
         if (workload instanceof Workload.HotSet h) {
             Slice range = range("hotset", h.offset(), h.workingSetBytes(), memorySize);
@@ -34,11 +37,11 @@ public final class GuestPrograms {
                 return IdleProgram.INSTANCE;
             }
             ZipfTable table = ZipfTable.of((int) Math.min(mine.pages(), ZipfTable.MAX_RANKS), h.zipfExponent());
-            return new WriterProgram("hotset", mine, table, SplitMix.seedFor(h.seed(), i), h.dirtyRateMiBps());
+            return new WriterProgram("hotset", mine, table, SplitMix.seedFor(h.seed(), i), h.dirtyRateMiBps() / vcpus);
         }
         if (workload instanceof Workload.RandomWrites r) {
             return new WriterProgram("random", Slice.of(0, memPages, i, vcpus), null, SplitMix.seedFor(r.seed(), i),
-                    r.dirtyRateMiBps());
+                    r.dirtyRateMiBps() / vcpus);
         }
         if (workload instanceof Workload.Fill f) {
             return new FillProgram(Slice.of(0, memPages, i, vcpus), f.zeroPercent(), f.textPercent(), f.seed());

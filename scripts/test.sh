@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what Ferry's tests need on Debian (real clients and tools the tests drive), then runs every
+# test: unit tests (surefire) and multi-process / real-tool tests (failsafe) through `mvn verify`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# command -> Debian package that provides it
+declare -A tools=(
+)
+missing=()
+for cmd in "${!tools[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "test.sh: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+exec mvn -B -ntp verify "$@"
