@@ -28,6 +28,10 @@ public final class Vm {
     private Binding binding = Binding.NONE;
     private GuestMemory incoming;
     private boolean placed;
+    /** Which way a MIGRATING VM is going: out (source) or in (target). */
+    private enum Direction { NONE, OUT, IN }
+
+    private Direction direction = Direction.NONE;
 
     Vm(Host host, VmSpec spec, VmStatus status) {
         this.host = host;
@@ -194,17 +198,17 @@ public final class Vm {
      */
     public synchronized Machine beginMigrationOut() {
         Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT);
-        beforeMigration = status;
+        VmStatus before = status;
         setStatus(VmStatus.MIGRATING);
+        beforeMigration = before;
+        direction = Direction.OUT;
         return machine;
     }
 
     /** The migration failed or was cancelled before finish: the guest goes on here as it was. */
     public synchronized void abortMigrationOut() {
         Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT_ABORT);
-        if (incoming != null) {
-            throw new CoreException(CoreException.Kind.ILLEGAL_TRANSITION, "VM " + spec.name() + " is an incoming migration here");
-        }
+        requireDirection(Direction.OUT);
         machine.setThrottle(0);
         if (beforeMigration == VmStatus.RUNNING) {
             machine.resume();
@@ -212,6 +216,7 @@ public final class Vm {
             machine.pause();
         }
         status = beforeMigration; // the guest runs here again whatever the disk says
+        direction = Direction.NONE;
         try {
             host.store().put(spec, status);
         } catch (CoreException e) {
@@ -223,13 +228,26 @@ public final class Vm {
     /** Confirm after a successful finish: the guest runs on the target; here it is released for good. */
     public synchronized void completeMigrationOut() {
         Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT_DONE);
+        requireDirection(Direction.OUT);
         shutdownMachine();
         host.forget(this);
     }
 
     /** True while the VM is the source of an outgoing migration. */
     public synchronized boolean isMigratingOut() {
-        return status == VmStatus.MIGRATING && incoming == null && machine != null && beforeMigration != null;
+        return status == VmStatus.MIGRATING && direction == Direction.OUT;
+    }
+
+    /** True while the VM is the target of an incoming migration (post-copy included). */
+    public synchronized boolean isMigratingIn() {
+        return status == VmStatus.MIGRATING && direction == Direction.IN;
+    }
+
+    private void requireDirection(Direction d) {
+        if (direction != d) {
+            throw new CoreException(CoreException.Kind.ILLEGAL_TRANSITION, "VM " + spec.name() + " is migrating "
+                    + (direction == Direction.IN ? "in to" : "out of") + " this host, not " + (d == Direction.IN ? "in" : "out"));
+        }
     }
 
     // ---- migration, target side ----
@@ -241,6 +259,7 @@ public final class Vm {
             incoming = GuestMemory.allocate(spec.memoryBytes(), realMemoryPolicy(b), true);
             beforeMigration = null;
             status = VmStatus.MIGRATING;
+            direction = Direction.IN;
         } catch (RuntimeException e) {
             unplace();
             throw e;
@@ -258,6 +277,7 @@ public final class Vm {
     /** Target, finish: restores vCPU and device state over the received memory and resumes (or stays paused). */
     public synchronized void completeMigrationIn(MachineState state, boolean paused) {
         Lifecycle.check(spec.name(), status, VmAction.MIGRATE_IN_DONE);
+        requireDirection(Direction.IN);
         GuestMemory mem = incomingMemory();
         VmStatus target = paused ? VmStatus.PAUSED : VmStatus.RUNNING;
         // Durable before the guest runs here: if the state directory refuses, finish fails and the source resumes.
@@ -281,6 +301,7 @@ public final class Vm {
         }
         incoming = null;
         status = target;
+        direction = Direction.NONE;
     }
 
     /**
@@ -288,7 +309,7 @@ public final class Vm {
      * waits for it. The VM stays MIGRATING until {@link #completeMigrationIn} once every page is in.
      */
     public synchronized void startPostCopy(MachineState state, MissingPages missing) {
-        if (status != VmStatus.MIGRATING || machine != null) {
+        if (status != VmStatus.MIGRATING || direction != Direction.IN || machine != null) {
             throw new CoreException(CoreException.Kind.ILLEGAL_TRANSITION, "VM " + spec.name() + " is not waiting for post-copy");
         }
         GuestMemory mem = incomingMemory();
@@ -302,6 +323,7 @@ public final class Vm {
     /** Target: the incoming migration failed; everything received is freed and the VM leaves this host. */
     public synchronized void abortMigrationIn() {
         Lifecycle.check(spec.name(), status, VmAction.MIGRATE_IN_ABORT);
+        requireDirection(Direction.IN);
         if (machine != null) {
             machine.close();
             machine = null;
