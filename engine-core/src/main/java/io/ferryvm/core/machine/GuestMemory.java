@@ -47,6 +47,8 @@ public final class GuestMemory implements AutoCloseable {
     private final DirtyLog dirtyLog;
     private final AtomicInteger leases = new AtomicInteger(1);
     private volatile boolean closed;
+    /** Set before the slabs are unmapped: shared-path accesses after it throw instead of faulting. */
+    private volatile boolean unmapped;
 
     private GuestMemory(long size, MemoryPolicy policy, boolean prefault) {
         this.size = size;
@@ -160,12 +162,14 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     void checkRange(long addr, long len) {
+        checkMapped();
         if (addr < 0 || len < 0 || addr + len > size || addr + len < 0) {
             throw new IndexOutOfBoundsException("guest address range [" + addr + ", +" + len + ") outside 0.." + size);
         }
     }
 
     private void checkPage(long page) {
+        checkMapped();
         if (page < 0 || page >= pageCount) {
             throw new IndexOutOfBoundsException("guest page " + page + " outside 0.." + (pageCount - 1));
         }
@@ -343,6 +347,7 @@ public final class GuestMemory implements AutoCloseable {
     /** Digests of the 1 MiB chunks [fromChunk, toChunk), computed in parallel. */
     public long[] chunkDigests(int fromChunk, int toChunk) {
         long[] out = new long[toChunk - fromChunk];
+        checkMapped();
         IntStream.range(fromChunk, toChunk).parallel().forEach(c -> {
             long addr = (long) c * CHUNK_PAGES * PAGE_SIZE;
             int len = (int) Math.min((long) CHUNK_PAGES * PAGE_SIZE, size - addr);
@@ -397,7 +402,14 @@ public final class GuestMemory implements AutoCloseable {
         return closed;
     }
 
+    private void checkMapped() {
+        if (unmapped) {
+            throw new IllegalStateException("guest memory was released (take a lease with retain() while using it)");
+        }
+    }
+
     private void unmapAll() {
+        unmapped = true;
         if (mappings != null) {
             for (int i = 0; i < mappings.length; i++) {
                 if (mappings[i] != null) {

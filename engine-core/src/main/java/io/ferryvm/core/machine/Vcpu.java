@@ -140,7 +140,13 @@ public final class Vcpu implements PageTracker.Owner, Migratable<VcpuState> {
     /** Asks the vCPU to stop at its next safe point; completes once it executes no more steps. */
     CompletableFuture<Void> requestPause() {
         pauseRequested = true;
-        return onOwnerThread(() -> null); // queued after the flag: the thread parks right after running it
+        // Queued after the flag: the thread runs no step between this task and parking.
+        return onOwnerThread(() -> {
+            if (Thread.currentThread() == ownerThread()) {
+                runState = RunState.PAUSED;
+            }
+            return null;
+        });
     }
 
     void resume() {

@@ -89,10 +89,27 @@ public final class KryoCodec {
             return type.cast(v);
         } catch (KryoException | IllegalArgumentException | IndexOutOfBoundsException | NegativeArraySizeException
                 | NullPointerException e) {
-            throw new CoreException(CoreException.Kind.CORRUPT_STATE, where + ": state does not decode: " + e.getMessage(), e);
+            throw new CoreException(CoreException.Kind.CORRUPT_STATE, where + ": state does not decode: " + rootMessage(e), e);
         } finally {
             pool.free(k);
         }
+    }
+
+    /** The innermost message (a record's own validation), without Kryo's serialization trace. */
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        String msg = null;
+        while (t != null) {
+            if (t.getMessage() != null && !(t instanceof java.lang.reflect.InvocationTargetException)) {
+                msg = t.getMessage();
+            }
+            t = t.getCause() == t ? null : t.getCause();
+        }
+        if (msg == null) {
+            return e.getClass().getSimpleName();
+        }
+        int nl = msg.indexOf('\n');
+        return nl < 0 ? msg : msg.substring(0, nl);
     }
 
     /** Arrays whose length is checked against the remaining input before allocation. */

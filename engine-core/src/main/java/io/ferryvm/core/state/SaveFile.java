@@ -143,7 +143,7 @@ public final class SaveFile {
             deleteQuietly(tmp);
             throw e;
         } finally {
-            pool.shutdownNow();
+            stopPool(pool); // no task may still read the memory once the lease goes
             memory.release();
         }
     }
@@ -196,6 +196,7 @@ public final class SaveFile {
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         ExecutorService pool = Executors.newFixedThreadPool(threads, daemon("ferry-restore"));
         GuestMemory memory = null;
+        RuntimeException failure;
         long fileSize;
         try {
             fileSize = Files.size(file);
@@ -309,28 +310,36 @@ public final class SaveFile {
             for (Future<?> f : work) {
                 f.get();
             }
+            stopPool(pool);
             return new Loaded(definition, state, memory, new Stats(memSize, nonZero, fileSize, System.nanoTime() - t0));
         } catch (EOFException e) {
-            closeQuietly(memory);
-            throw new CoreException(CoreException.Kind.CORRUPT_STATE, where + " is truncated (ends before its end record)", e);
+            failure = new CoreException(CoreException.Kind.CORRUPT_STATE, where + " is truncated (ends before its end record)", e);
         } catch (IOException e) {
-            closeQuietly(memory);
-            throw new CoreException(CoreException.Kind.IO, "cannot read " + where + ": " + e.getMessage(), e);
+            failure = new CoreException(CoreException.Kind.IO, "cannot read " + where + ": " + e.getMessage(), e);
         } catch (ExecutionException e) {
-            closeQuietly(memory);
-            if (e.getCause() instanceof CoreException ce) {
-                throw ce;
-            }
-            throw new CoreException(CoreException.Kind.CORRUPT_STATE, where + ": " + e.getCause(), e.getCause());
+            failure = e.getCause() instanceof CoreException ce ? ce
+                    : new CoreException(CoreException.Kind.CORRUPT_STATE, where + ": " + e.getCause(), e.getCause());
         } catch (InterruptedException e) {
-            closeQuietly(memory);
             Thread.currentThread().interrupt();
-            throw new CoreException(CoreException.Kind.IO, "interrupted while reading " + where);
+            failure = new CoreException(CoreException.Kind.IO, "interrupted while reading " + where);
         } catch (RuntimeException e) {
-            closeQuietly(memory);
-            throw e;
+            failure = e;
         } finally {
-            pool.shutdownNow();
+            stopPool(pool);
+        }
+        // Only now that no installer runs can the staging memory go.
+        closeQuietly(memory);
+        throw failure;
+    }
+
+    private static void stopPool(ExecutorService pool) {
+        pool.shutdownNow();
+        try {
+            if (!pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+                throw new IllegalStateException("save-file workers did not stop");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
