@@ -37,13 +37,9 @@ final class PageTracker {
     /** Owner thread only: called after the write. */
     void mark(long page) {
         if (enabled) {
-            long[] a = active;
-            int w = (int) (page >>> 6);
-            long bit = 1L << page;
-            long v = a[w];
-            if ((v & bit) == 0) {
-                a[w] = v | bit;
-            }
+            // Unconditional OR: no data-dependent branch, which would mispredict on random writes and
+            // flush the guest's in-flight stores.
+            active[(int) (page >>> 6)] |= 1L << page;
         }
     }
 
