@@ -84,6 +84,33 @@ public class SaveRestoreBench {
         return copy;
     }
 
+    /** The same copy made durable, as a save file is (fsync before it counts as written). */
+    @Benchmark
+    public Path baselineFileCopySynced() throws IOException {
+        Path copy = dir.resolve("copy.img");
+        Files.copy(image, copy, StandardCopyOption.REPLACE_EXISTING);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(copy, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        return copy;
+    }
+
+    /** Reading the raw image back into fresh guest memory: the baseline for restore. */
+    @Benchmark
+    public GuestMemory baselineImageRead() throws IOException {
+        GuestMemory m = GuestMemory.allocate(MEM);
+        try (java.io.InputStream in = Files.newInputStream(image)) {
+            byte[] buf = new byte[1 << 20];
+            long addr = 0;
+            for (int n = in.readNBytes(buf, 0, buf.length); n > 0; n = in.readNBytes(buf, 0, buf.length)) {
+                m.write(addr, buf, 0, n);
+                addr += n;
+            }
+        }
+        m.close();
+        return m;
+    }
+
     @Benchmark
     public SaveFile.Stats save() {
         return SaveFile.write(saved, new byte[0], state, machine.memory());
