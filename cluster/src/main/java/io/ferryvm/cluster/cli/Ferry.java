@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** The {@code ferry} command line. Errors are printed as one clear line, never as a stack trace. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Moves running virtual machines between hosts and carries VM appliances between platforms.",
-        subcommands = {RunCommand.class})
+        subcommands = {RunCommand.class, UpCommand.class, DemoCommand.class, NodeCommand.class, StatusCommand.class,
+                VmCommand.class, MigrateCommand.class, HostCommand.class})
 public final class Ferry implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -26,7 +27,10 @@ public final class Ferry implements Runnable {
         CommandLine cl = new CommandLine(new Ferry());
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             line.getErr().println("ferry: " + message(ex));
-            return ex instanceof CoreException ce && ce.kind() == CoreException.Kind.INVALID_SPEC ? 2 : 1;
+            if (ex instanceof IllegalArgumentException || ex instanceof CoreException ce && ce.kind() == CoreException.Kind.INVALID_SPEC) {
+                return 2;
+            }
+            return 1;
         });
         return cl.execute(args);
     }

@@ -54,8 +54,8 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintStream out = System.out;
-        long mem = Sizes.parse(memory);
-        long ws = Sizes.parse(workingSet);
+        long mem = io.ferryvm.cluster.api.VmDefinition.parseSize(memory);
+        long ws = io.ferryvm.cluster.api.VmDefinition.parseSize(workingSet);
         boolean temp = stateDir == null;
         Path dir = temp ? Files.createTempDirectory("ferry-run-") : stateDir;
         try (Host host = Host.open(new HostConfig("local", dir, InventoryReader.detect(), null, null))) {

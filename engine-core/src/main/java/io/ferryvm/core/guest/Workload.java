@@ -21,6 +21,11 @@ public sealed interface Workload {
     /** Name used on the command line and in reports. */
     String program();
 
+    /** The same program without its rate limit: what a replay runs (content never depends on the rate). */
+    default Workload withoutRateLimit() {
+        return this;
+    }
+
     /** Halted vCPUs: memory never changes (QEMU's idle guest). */
     record Idle() implements Workload {
         @Override
@@ -44,6 +49,11 @@ public sealed interface Workload {
         @Override
         public String program() {
             return "pagewalk";
+        }
+
+        @Override
+        public Workload withoutRateLimit() {
+            return new PageWalk(offset, length, 0);
         }
     }
 
@@ -69,6 +79,11 @@ public sealed interface Workload {
         public String program() {
             return "hotset";
         }
+
+        @Override
+        public Workload withoutRateLimit() {
+            return new HotSet(offset, workingSetBytes, zipfExponent, 0, seed);
+        }
     }
 
     /** Uniformly random 8-byte writes over all of memory. */
@@ -80,6 +95,11 @@ public sealed interface Workload {
         @Override
         public String program() {
             return "random";
+        }
+
+        @Override
+        public Workload withoutRateLimit() {
+            return new RandomWrites(0, seed);
         }
     }
 

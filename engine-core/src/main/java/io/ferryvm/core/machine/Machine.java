@@ -142,6 +142,16 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /** Per-vCPU step limits (replaying a guest to exactly the point another copy of it reached). */
+    public void setStepLimits(long[] stepsPerVcpu) {
+        if (stepsPerVcpu.length != vcpus.size()) {
+            throw new IllegalArgumentException(stepsPerVcpu.length + " step limits for " + vcpus.size() + " vCPUs");
+        }
+        for (Vcpu v : vcpus) {
+            v.setStepLimit(stepsPerVcpu[v.index()]);
+        }
+    }
+
     public long[] steps() {
         long[] s = new long[vcpus.size()];
         for (Vcpu v : vcpus) {

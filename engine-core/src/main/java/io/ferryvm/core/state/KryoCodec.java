@@ -96,7 +96,7 @@ public final class KryoCodec {
     }
 
     /** The innermost message (a record's own validation), without Kryo's serialization trace. */
-    static String rootMessage(Throwable e) {
+    public static String rootMessage(Throwable e) {
         Throwable t = e;
         String msg = null;
         while (t != null) {

@@ -1,0 +1,74 @@
+package io.ferryvm.cluster.agent;
+
+import io.ferryvm.cluster.wire.WireMessage;
+import io.ferryvm.core.VmInfo;
+import io.ferryvm.core.VmSpec;
+import io.ferryvm.core.host.HostInventory;
+import java.util.List;
+import java.util.UUID;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/** The messages a {@link HostAgent} understands and answers: one record per message. */
+public final class AgentProtocol {
+    private AgentProtocol() {}
+
+    /** Everything a host agent accepts. */
+    public interface Command extends WireMessage {}
+
+    /** Lifecycle requests an agent applies to one of its VMs. */
+    public enum Op { START, PAUSE, RESUME, STOP, UNDEFINE }
+
+    /** Defines a VM here (persisted before the reply), optionally starting it. */
+    public record Define(VmSpec spec, boolean start, ActorRef<Reply> replyTo) implements Command {}
+
+    public record Apply(UUID vm, Op op, ActorRef<Reply> replyTo) implements Command {}
+
+    /** The host's full status: inventory, every VM with its definition, draining flag. */
+    public record GetStatus(ActorRef<HostStatus> replyTo) implements Command {}
+
+    /** Marks the host as draining (maintenance) or not; persisted, so an evacuation survives failover. */
+    public record SetDraining(boolean draining, ActorRef<Reply> replyTo) implements Command {}
+
+    /** Pauses the VM, compares its memory with its deterministic replay, resumes it as it was. */
+    public record CheckGuest(UUID vm, ActorRef<GuestCheck> replyTo) implements Command {}
+
+    /**
+     * Source: migrate one of this host's VMs to the target agent. The reply says whether it started; the
+     * progress and the outcome go to the orchestrator as MigrationUpdate / MigrationEnded.
+     */
+    public record MigrateOut(UUID migrationId, UUID vm, String targetHost, ActorRef<Command> target,
+            io.ferryvm.cluster.api.MigrationOptions options,
+            ActorRef<io.ferryvm.cluster.orchestrator.OrchestratorProtocol.Command> orchestrator, ActorRef<Reply> replyTo)
+            implements Command {}
+
+    /** Source: cancel a migration before finish (the guest goes on here). */
+    public record CancelOut(UUID migrationId, String reason) implements Command {}
+
+    /** An error kind an API can map to a status code (engine-core's kinds, plus the cluster's own). */
+    public enum ErrorKind { NONE, NOT_FOUND, ILLEGAL, INVALID, RESOURCES, ALREADY_EXISTS, UNAVAILABLE, FAILED }
+
+    /** The answer to a request: ok with the VM's state, or why not. */
+    public record Reply(boolean ok, ErrorKind error, String message, VmInfo vm) implements WireMessage {
+        public static Reply ok(VmInfo vm) {
+            return new Reply(true, ErrorKind.NONE, "", vm);
+        }
+
+        public static Reply failed(ErrorKind kind, String message) {
+            return new Reply(false, kind, message, null);
+        }
+    }
+
+    /** One VM as the host knows it: definition and runtime view. */
+    public record VmRecord(VmSpec spec, VmInfo info) implements WireMessage {}
+
+    /** A host's report: sent on request and periodically to the orchestrator. */
+    public record HostStatus(String host, String address, HostInventory inventory, List<VmRecord> vms, boolean draining,
+            long reservedMemoryBytes) implements WireMessage {
+        public HostStatus {
+            vms = List.copyOf(vms);
+        }
+    }
+
+    /** Result of a guest check: memory equals the replay (and pagewalk's invariant holds, for pagewalk). */
+    public record GuestCheck(UUID vm, boolean ok, String detail, long digest, long[] steps) implements WireMessage {}
+}

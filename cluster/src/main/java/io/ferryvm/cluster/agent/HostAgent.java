@@ -1,0 +1,227 @@
+package io.ferryvm.cluster.agent;
+
+import io.ferryvm.cluster.agent.AgentProtocol.Apply;
+import io.ferryvm.cluster.agent.AgentProtocol.CheckGuest;
+import io.ferryvm.cluster.agent.AgentProtocol.Command;
+import io.ferryvm.cluster.agent.AgentProtocol.Define;
+import io.ferryvm.cluster.agent.AgentProtocol.ErrorKind;
+import io.ferryvm.cluster.agent.AgentProtocol.GetStatus;
+import io.ferryvm.cluster.agent.AgentProtocol.GuestCheck;
+import io.ferryvm.cluster.agent.AgentProtocol.HostStatus;
+import io.ferryvm.cluster.agent.AgentProtocol.Reply;
+import io.ferryvm.cluster.agent.AgentProtocol.SetDraining;
+import io.ferryvm.cluster.agent.AgentProtocol.VmRecord;
+import io.ferryvm.core.CoreException;
+import io.ferryvm.core.Host;
+import io.ferryvm.core.Vm;
+import io.ferryvm.core.VmInfo;
+import io.ferryvm.core.VmStatus;
+import io.ferryvm.core.guest.GuestReplay;
+import io.ferryvm.core.guest.PageWalkCheck;
+import io.ferryvm.core.guest.Workload;
+import io.ferryvm.core.machine.Machine;
+import io.ferryvm.core.machine.MachineState;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.BiConsumer;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+
+/**
+ * The actor around one node's engine-core {@link Host}: applies requests, answers status, and reports to
+ * the orchestrator (periodically and after every change). It runs on a blocking dispatcher because host
+ * operations wait for vCPU safe points and disk syncs. The logic lives in {@link Host} and
+ * {@link AgentState}; this class only translates messages.
+ */
+public final class HostAgent extends AbstractBehavior<Command> {
+    public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "ferry-host-agent");
+    static final Duration REPORT_EVERY = Duration.ofSeconds(2);
+
+    /** Internal: time to report. */
+    private enum Tick implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded { INSTANCE }
+
+    private final Host host;
+    private final AgentState state;
+    private final String address;
+    private final BiConsumer<HostStatus, ActorRef<Command>> reporter;
+
+    private HostAgent(ActorContext<Command> ctx, Host host, AgentState state, String address,
+            BiConsumer<HostStatus, ActorRef<Command>> reporter) {
+        super(ctx);
+        this.host = host;
+        this.state = state;
+        this.address = address;
+        this.reporter = reporter;
+    }
+
+    /**
+     * An agent for host, registered with the receptionist. reporter receives every status report with the
+     * agent's own ref (the node sends them to the orchestrator singleton).
+     */
+    public static Behavior<Command> create(Host host, AgentState state, String address,
+            BiConsumer<HostStatus, ActorRef<Command>> reporter) {
+        return Behaviors.setup(ctx -> {
+            ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
+            return Behaviors.withTimers(timers -> {
+                timers.startTimerWithFixedDelay(Tick.INSTANCE, REPORT_EVERY);
+                return new HostAgent(ctx, host, state, address, reporter);
+            });
+        });
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Define.class, this::onDefine)
+                .onMessage(Apply.class, this::onApply)
+                .onMessage(GetStatus.class, m -> {
+                    m.replyTo().tell(status());
+                    return this;
+                })
+                .onMessage(SetDraining.class, this::onDraining)
+                .onMessage(CheckGuest.class, this::onCheck)
+                .onMessageEquals(Tick.INSTANCE, () -> {
+                    report();
+                    return this;
+                })
+                .build();
+    }
+
+    private Behavior<Command> onDefine(Define m) {
+        Reply r = guarded(() -> {
+            host.define(m.spec());
+            if (m.start()) {
+                try {
+                    host.start(m.spec().id());
+                } catch (RuntimeException e) {
+                    host.undefine(m.spec().id()); // all or nothing: a VM that cannot start here is not left here
+                    throw e;
+                }
+            }
+            return host.info(m.spec().id());
+        });
+        m.replyTo().tell(r);
+        report();
+        return this;
+    }
+
+    private Behavior<Command> onApply(Apply m) {
+        Reply r = guarded(() -> {
+            UUID id = m.vm();
+            switch (m.op()) {
+                case START -> host.start(id);
+                case PAUSE -> host.pause(id);
+                case RESUME -> host.resume(id);
+                case STOP -> host.stop(id);
+                case UNDEFINE -> {
+                    VmInfo last = host.info(id);
+                    host.undefine(id);
+                    return last;
+                }
+            }
+            return host.info(id);
+        });
+        m.replyTo().tell(r);
+        report();
+        return this;
+    }
+
+    private Behavior<Command> onDraining(SetDraining m) {
+        Reply r = guarded(() -> {
+            state.setDraining(m.draining());
+            return null;
+        });
+        m.replyTo().tell(r);
+        report();
+        return this;
+    }
+
+    private Behavior<Command> onCheck(CheckGuest m) {
+        m.replyTo().tell(checkGuest(host, m.vm()));
+        return this;
+    }
+
+    /** Pauses the VM, compares its memory with the deterministic replay, resumes it as it was. */
+    static GuestCheck checkGuest(Host host, UUID id) {
+        try {
+            Vm vm = host.vm(id);
+            VmStatus before = vm.status();
+            if (before != VmStatus.RUNNING && before != VmStatus.PAUSED) {
+                return new GuestCheck(id, false, "VM is " + before.name().toLowerCase() + ": nothing to check", 0, new long[0]);
+            }
+            if (before == VmStatus.RUNNING) {
+                host.pause(id);
+            }
+            Machine m = vm.machine();
+            MachineState st = m.saveState();
+            long digest = m.memory().digest();
+            long[] steps = GuestReplay.stepsOf(st);
+            String walk = "";
+            boolean ok;
+            Workload w = vm.spec().workload();
+            if (w instanceof Workload.PageWalk pw) {
+                PageWalkCheck.Result r = PageWalkCheck.registerRule(m.memory(), pw, st);
+                ok = r.ok();
+                walk = "; " + r;
+            } else {
+                ok = true;
+            }
+            if (before == VmStatus.RUNNING) {
+                host.resume(id);
+            }
+            long replay = GuestReplay.digest(w, vm.spec().memoryBytes(), steps, 600_000);
+            ok &= replay == digest;
+            String detail = String.format("digest %016x, replay %016x at steps %s%s", digest, replay,
+                    java.util.Arrays.toString(steps), walk);
+            return new GuestCheck(id, ok, detail, digest, steps);
+        } catch (CoreException e) {
+            return new GuestCheck(id, false, e.getMessage(), 0, new long[0]);
+        }
+    }
+
+    HostStatus status() {
+        List<VmRecord> vms = new ArrayList<>();
+        long reserved = 0;
+        for (VmInfo i : host.list()) {
+            vms.add(new VmRecord(host.vm(i.id()).spec(), i));
+            if (i.status().isActive()) {
+                reserved += i.memoryBytes();
+            }
+        }
+        return new HostStatus(host.name(), address, host.inventory(), vms, state.draining(), reserved);
+    }
+
+    private void report() {
+        reporter.accept(status(), getContext().getSelf());
+    }
+
+    /** Runs a host operation; engine-core errors become a reply with their kind and message. */
+    static Reply guarded(java.util.function.Supplier<VmInfo> op) {
+        try {
+            return Reply.ok(op.get());
+        } catch (CoreException e) {
+            return Reply.failed(kindOf(e), e.getMessage());
+        } catch (IllegalArgumentException e) {
+            return Reply.failed(ErrorKind.INVALID, e.getMessage());
+        }
+    }
+
+    static ErrorKind kindOf(CoreException e) {
+        return switch (e.kind()) {
+            case NOT_FOUND -> ErrorKind.NOT_FOUND;
+            case ILLEGAL_TRANSITION -> ErrorKind.ILLEGAL;
+            case INVALID_SPEC -> ErrorKind.INVALID;
+            case RESOURCES -> ErrorKind.RESOURCES;
+            case ALREADY_EXISTS -> ErrorKind.ALREADY_EXISTS;
+            default -> ErrorKind.FAILED;
+        };
+    }
+}

@@ -1,0 +1,35 @@
+package io.ferryvm.cluster.api;
+
+/**
+ * How to migrate, as users of virsh migrate and QEMU set it: downtime limit (ms), bandwidth cap
+ * (MiB/s, 0 = unlimited), parallel channels, compression ("lz4", "xor+lz4", "none"), auto-converge,
+ * post-copy (with its trade-off: once the target runs, losing either side loses the guest), an iteration
+ * bound and an overall timeout in seconds (0 = none).
+ */
+public record MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int channels, String compression,
+        boolean autoConverge, boolean postCopy, int maxIterations, long timeoutSeconds) {
+
+    public static final MigrationOptions DEFAULT = new MigrationOptions(300, 0, 2, "lz4", true, false, 30, 0);
+
+    public MigrationOptions {
+        if (downtimeLimitMs < 1 || downtimeLimitMs > 600_000) {
+            throw new IllegalArgumentException("downtime limit " + downtimeLimitMs + " ms outside 1..600000");
+        }
+        if (!(bandwidthMiBps >= 0) || Double.isInfinite(bandwidthMiBps)) {
+            throw new IllegalArgumentException("bandwidth " + bandwidthMiBps + " MiB/s must be >= 0 (0 = unlimited)");
+        }
+        if (channels < 1 || channels > 16) {
+            throw new IllegalArgumentException("channels " + channels + " outside 1..16");
+        }
+        compression = compression == null || compression.isBlank() ? "lz4" : compression;
+        if (!compression.equals("lz4") && !compression.equals("xor+lz4") && !compression.equals("none")) {
+            throw new IllegalArgumentException("compression '" + compression + "': use lz4, xor+lz4 or none");
+        }
+        if (maxIterations < 1 || maxIterations > 10_000) {
+            throw new IllegalArgumentException("max iterations " + maxIterations + " outside 1..10000");
+        }
+        if (timeoutSeconds < 0) {
+            throw new IllegalArgumentException("timeout " + timeoutSeconds + " s must be >= 0");
+        }
+    }
+}

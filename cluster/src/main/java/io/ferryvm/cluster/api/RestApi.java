@@ -1,0 +1,303 @@
+package io.ferryvm.cluster.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ferryvm.cluster.agent.AgentProtocol;
+import io.ferryvm.cluster.agent.AgentProtocol.ErrorKind;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol;
+import io.ferryvm.core.VmSpecJson;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+
+/**
+ * The REST/JSON API, the event stream (server-sent events), Prometheus metrics and the web console, on
+ * one port. Errors are JSON {@code {"code": ..., "message": ...}}: bad input is a 4xx, never a 500.
+ *
+ * <pre>
+ * GET    /api/hosts                     GET /api/hosts/{host}        POST /api/hosts/{host}/evacuate
+ * GET    /api/vms                       POST /api/vms[?start=true&host=h]  (a VmDefinition)
+ * GET    /api/vms/{vm}                  POST /api/vms/{vm}/start|pause|resume|stop|check   DELETE /api/vms/{vm}
+ * GET    /api/migrations                POST /api/migrations {vm, to, options}   GET|DELETE /api/migrations/{id}
+ * POST   /api/rebalance[?max=N]         GET /api/events (text/event-stream)       GET /metrics
+ * </pre>
+ */
+public final class RestApi extends AllDirectives {
+    static final ObjectMapper JSON = VmSpecJson.mapper(false);
+    static final ObjectMapper STRICT = VmSpecJson.mapper(true);
+    private static final int MAX_BODY = 1 << 20;
+
+    /** A migration request as posted. */
+    public record MigrationRequestBody(String vm, String to, MigrationOptions options) {}
+
+    /** The JSON error body. */
+    public record ApiError(String code, String message) {}
+
+    private final ClusterApi api;
+    private final ActorSystem<?> system;
+    private final Metrics metrics;
+
+    public RestApi(ClusterApi api, ActorSystem<?> system) {
+        this.api = api;
+        this.system = system;
+        this.metrics = new Metrics(api, system);
+    }
+
+    public Route routes() {
+        return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
+                pathPrefix("api", () -> concat(hostRoutes(), vmRoutes(), migrationRoutes(), eventRoutes(),
+                        path("rebalance", () -> post(() -> parameterOptional("max", max -> plan(api.rebalance(
+                                max.map(RestApi::parseInt).orElse(4)))))))),
+                path("metrics", () -> get(() -> completeWithFuture(metrics.scrape()))),
+                pathEndOrSingleSlash(() -> get(() -> getFromResource("console/index.html", ContentTypes.TEXT_HTML_UTF8))),
+                pathPrefix("console", () -> getFromResourceDirectory("console")))));
+    }
+
+    // ---- hosts ----
+
+    private Route hostRoutes() {
+        return pathPrefix("hosts", () -> concat(
+                pathEnd(() -> get(() -> completeWithFuture(api.hosts().thenApply(l -> ok(l.hosts()))))),
+                pathPrefix(PathMatchers.segment(), host -> concat(
+                        pathEnd(() -> get(() -> completeWithFuture(api.hosts().thenApply(l -> l.hosts().stream()
+                                .filter(h -> h.host().equals(host)).findFirst().map(RestApi::ok)
+                                .orElse(error(ErrorKind.NOT_FOUND, "no host '" + host + "' in the cluster")))))),
+                        path("evacuate", () -> post(() -> plan(api.evacuate(host))))))));
+    }
+
+    private Route plan(CompletionStage<OrchestratorProtocol.PlanAccepted> p) {
+        return completeWithFuture(p.thenApply(a -> a.ok() ? json(StatusCodes.ACCEPTED, a) : error(ErrorKind.ILLEGAL, a.message())));
+    }
+
+    // ---- VMs ----
+
+    private Route vmRoutes() {
+        return pathPrefix("vms", () -> concat(
+                pathEnd(() -> concat(
+                        get(() -> completeWithFuture(api.vms().thenApply(l -> ok(l.vms())))),
+                        post(() -> parameterOptional("start", start -> parameterOptional("host", host ->
+                                body(VmDefinition.class, def -> completeWithFuture(api.define(def.toSpec(), host.orElse(null),
+                                        start.map(Boolean::parseBoolean).orElse(false)).thenApply(r -> result(r, StatusCodes.CREATED))))))))),
+                pathPrefix(PathMatchers.segment(), vm -> concat(
+                        pathEnd(() -> concat(
+                                get(() -> completeWithFuture(api.vm(vm).thenApply(r -> result(r, StatusCodes.OK)))),
+                                delete(() -> completeWithFuture(api.act(vm, AgentProtocol.Op.UNDEFINE)
+                                        .thenApply(r -> r.ok() ? HttpResponse.create().withStatus(StatusCodes.NO_CONTENT)
+                                                : result(r, StatusCodes.OK)))))),
+                        path("start", () -> post(() -> act(vm, AgentProtocol.Op.START))),
+                        path("pause", () -> post(() -> act(vm, AgentProtocol.Op.PAUSE))),
+                        path("resume", () -> post(() -> act(vm, AgentProtocol.Op.RESUME))),
+                        path("stop", () -> post(() -> act(vm, AgentProtocol.Op.STOP))),
+                        path("check", () -> post(() -> completeWithFuture(api.checkGuest(vm).thenApply(c -> c.vm() == null
+                                ? error(ErrorKind.NOT_FOUND, c.detail()) : ok(c)))))))));
+    }
+
+    private Route act(String vm, AgentProtocol.Op op) {
+        return completeWithFuture(api.act(vm, op).thenApply(r -> result(r, StatusCodes.OK)));
+    }
+
+    // ---- migrations ----
+
+    private Route migrationRoutes() {
+        return pathPrefix("migrations", () -> concat(
+                pathEnd(() -> concat(
+                        get(() -> completeWithFuture(api.migrations().thenApply(l -> ok(l.migrations())))),
+                        post(() -> body(MigrationRequestBody.class, b -> {
+                            if (b.vm() == null || b.vm().isBlank()) {
+                                return complete(error(ErrorKind.INVALID, "field 'vm' is required"));
+                            }
+                            MigrationOptions o = b.options() == null ? MigrationOptions.DEFAULT : b.options();
+                            return completeWithFuture(api.migrate(b.vm(), b.to(), o).thenApply(a -> a.ok()
+                                    ? json(StatusCodes.ACCEPTED, a) : error(ErrorKind.ILLEGAL, a.message())));
+                        })))),
+                pathPrefix(PathMatchers.segment(), id -> {
+                    Optional<UUID> uuid = uuid(id);
+                    if (uuid.isEmpty()) {
+                        return complete(error(ErrorKind.INVALID, "'" + id + "' is not a migration id"));
+                    }
+                    return pathEnd(() -> concat(
+                            get(() -> completeWithFuture(api.migrations().thenApply(l -> l.migrations().stream()
+                                    .filter(m -> m.migrationId().equals(uuid.get())).findFirst().map(RestApi::ok)
+                                    .orElse(error(ErrorKind.NOT_FOUND, "no migration " + id))))),
+                            delete(() -> completeWithFuture(api.cancelMigration(uuid.get())
+                                    .thenApply(r -> result(r, StatusCodes.ACCEPTED))))));
+                })));
+    }
+
+    // ---- events (SSE) ----
+
+    private Route eventRoutes() {
+        return path("events", () -> get(() -> {
+            Source<ServerSentEvent, NotUsed> events = Source.<ServerSentEvent>queue(512, OverflowStrategy.dropHead())
+                    .mapMaterializedValue(queue -> {
+                        ActorRef<ClusterEvent> fwd = system.systemActorOf(forwarder(queue), "sse-" + UUID.randomUUID(),
+                                org.apache.pekko.actor.typed.Props.empty());
+                        api.subscribe(fwd);
+                        queue.watchCompletion().whenComplete((d, e) -> {
+                            api.unsubscribe(fwd);
+                            fwd.unsafeUpcast().tell(Stop.INSTANCE);
+                        });
+                        return NotUsed.getInstance();
+                    })
+                    .keepAlive(Duration.ofSeconds(15), ServerSentEvent::heartbeat);
+            return completeOK(events, EventStreamMarshalling.toEventStream());
+        }));
+    }
+
+    private enum Stop implements org.apache.pekko.actor.NoSerializationVerificationNeeded { INSTANCE }
+
+    private static Behavior<ClusterEvent> forwarder(SourceQueueWithComplete<ServerSentEvent> queue) {
+        return Behaviors.receive(ClusterEvent.class)
+                .onMessage(ClusterEvent.class, e -> {
+                    queue.offer(ServerSentEvent.create(toJson(e), e.type()));
+                    return Behaviors.same();
+                })
+                .onAnyMessage(m -> Behaviors.stopped())
+                .build()
+                .narrow();
+    }
+
+    // ---- plumbing ----
+
+    private <T> Route body(Class<T> type, Function<T, Route> inner) {
+        return entity(Unmarshaller.entityToString(), text -> {
+            if (text.length() > MAX_BODY) {
+                return complete(json(StatusCodes.PAYLOAD_TOO_LARGE, new ApiError("too_large", "body over " + MAX_BODY + " bytes")));
+            }
+            T value;
+            try {
+                value = STRICT.readValue(text, type);
+            } catch (JsonProcessingException e) {
+                return complete(error(ErrorKind.INVALID, "malformed JSON: " + VmSpecJson.describe(e)));
+            }
+            if (value == null) {
+                return complete(error(ErrorKind.INVALID, "empty body"));
+            }
+            try {
+                return inner.apply(value);
+            } catch (IllegalArgumentException e) {
+                return complete(error(ErrorKind.INVALID, e.getMessage()));
+            }
+        });
+    }
+
+    static HttpResponse result(OrchestratorProtocol.Result r, StatusCode okStatus) {
+        if (!r.ok()) {
+            return error(r.error(), r.message());
+        }
+        return r.vm() == null ? HttpResponse.create().withStatus(okStatus) : json(okStatus, r.vm());
+    }
+
+    static HttpResponse ok(Object body) {
+        return json(StatusCodes.OK, body);
+    }
+
+    static HttpResponse json(StatusCode status, Object body) {
+        return HttpResponse.create().withStatus(status)
+                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, toJson(body).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    static String toJson(Object o) {
+        try {
+            return JSON.writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode " + o.getClass().getSimpleName(), e);
+        }
+    }
+
+    static HttpResponse error(ErrorKind kind, String message) {
+        StatusCode s = switch (kind) {
+            case NOT_FOUND -> StatusCodes.NOT_FOUND;
+            case ILLEGAL, ALREADY_EXISTS -> StatusCodes.CONFLICT;
+            case INVALID -> StatusCodes.BAD_REQUEST;
+            case RESOURCES -> StatusCodes.UNPROCESSABLE_ENTITY;
+            case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
+            case NONE, FAILED -> StatusCodes.INTERNAL_SERVER_ERROR;
+        };
+        return json(s, new ApiError(kind.name().toLowerCase(), message));
+    }
+
+    private static Optional<UUID> uuid(String s) {
+        try {
+            return Optional.of(UUID.fromString(s));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static int parseInt(String s) {
+        try {
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + s + "' is not a number");
+        }
+    }
+
+    private static RejectionHandler rejections() {
+        return RejectionHandler.defaultHandler().mapRejectionResponse(resp -> {
+            if (resp.entity() instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict strict
+                    && !strict.getContentType().equals(ContentTypes.APPLICATION_JSON)) {
+                String msg = strict.getData().utf8String();
+                return resp.withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
+                        toJson(new ApiError(codeOf(resp.status().intValue()), msg))));
+            }
+            return resp;
+        });
+    }
+
+    private static String codeOf(int status) {
+        return switch (status) {
+            case 404 -> "not_found";
+            case 405 -> "method_not_allowed";
+            case 400 -> "invalid";
+            case 413 -> "too_large";
+            case 415 -> "unsupported_media_type";
+            default -> "error_" + status;
+        };
+    }
+
+    private ExceptionHandler exceptions() {
+        return ExceptionHandler.newBuilder()
+                .match(IllegalArgumentException.class, e -> complete(error(ErrorKind.INVALID, e.getMessage())))
+                .match(java.util.concurrent.TimeoutException.class,
+                        e -> complete(error(ErrorKind.UNAVAILABLE, "the cluster did not answer in time: " + e.getMessage())))
+                .match(Throwable.class, e -> {
+                    Throwable c = e.getCause() != null && (e instanceof java.util.concurrent.CompletionException) ? e.getCause() : e;
+                    if (c instanceof java.util.concurrent.TimeoutException) {
+                        return complete(error(ErrorKind.UNAVAILABLE, "the cluster did not answer in time"));
+                    }
+                    if (c instanceof IllegalArgumentException) {
+                        return complete(error(ErrorKind.INVALID, c.getMessage()));
+                    }
+                    system.log().error("API request failed", c);
+                    return complete(error(ErrorKind.FAILED, "internal error: " + c));
+                })
+                .build();
+    }
+}

@@ -1,0 +1,75 @@
+package io.ferryvm.cluster.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.ferryvm.cluster.api.MigrationOptions;
+import io.ferryvm.cluster.api.RestApi;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ferry migrate VM --to HOST}: a live migration with a progress bar and its final report. */
+@Command(name = "migrate", mixinStandardHelpOptions = true, description = "Live-migrate a VM to another host.")
+final class MigrateCommand implements Callable<Integer> {
+    @Mixin
+    ApiOptions api;
+
+    @Parameters(index = "0", description = "VM name or id.")
+    String vm;
+
+    @Option(names = "--to", description = "Target host (default: the scheduler picks one).")
+    String to;
+
+    @Option(names = "--live", defaultValue = "true", negatable = true, description = "Live migration (default); --no-live is stop-and-copy.")
+    boolean live;
+
+    @Option(names = "--postcopy", description = "Switch to post-copy when pre-copy does not converge (the guest is lost if either side fails after the switch).")
+    boolean postcopy;
+
+    @Option(names = "--downtime-ms", defaultValue = "300", description = "Downtime limit in ms (default ${DEFAULT-VALUE}).")
+    long downtimeMs;
+
+    @Option(names = "--bandwidth", defaultValue = "0", description = "Bandwidth cap in MiB/s, 0 = unlimited (default).")
+    double bandwidth;
+
+    @Option(names = "--channels", defaultValue = "2", description = "Parallel channels (default ${DEFAULT-VALUE}).")
+    int channels;
+
+    @Option(names = "--compression", defaultValue = "lz4", description = "lz4, xor+lz4 or none (default ${DEFAULT-VALUE}).")
+    String compression;
+
+    @Option(names = "--no-auto-converge", description = "Do not throttle the vCPUs when pre-copy does not converge.")
+    boolean noAutoConverge;
+
+    @Option(names = "--max-iterations", defaultValue = "30", description = "Pre-copy iterations before giving up or switching (default ${DEFAULT-VALUE}).")
+    int maxIterations;
+
+    @Option(names = "--timeout", defaultValue = "600", description = "Seconds to wait for the end (default ${DEFAULT-VALUE}).")
+    long timeout;
+
+    @Option(names = "--no-wait", description = "Return once the migration started.")
+    boolean noWait;
+
+    @Override
+    public Integer call() {
+        FerryClient c = api.client();
+        MigrationOptions o = new MigrationOptions(downtimeMs, bandwidth, channels, compression, !noAutoConverge && live, postcopy,
+                live ? maxIterations : 1, timeout);
+        RestApi.MigrationRequestBody body = new RestApi.MigrationRequestBody(vm, to, live ? o
+                : new MigrationOptions(600_000, bandwidth, channels, compression, false, false, 1, timeout));
+        if (noWait) {
+            JsonNode a = c.post("/api/migrations", body);
+            System.out.println("migration " + a.get("migrationId").asText() + " of " + vm + " to " + a.get("target").asText() + " started");
+            return 0;
+        }
+        JsonNode s = MigrationFollower.startAndFollow(c, System.out, true, Duration.ofSeconds(timeout + 30), () -> {
+            JsonNode a = c.post("/api/migrations", body);
+            System.out.println("migrating " + vm + " to " + a.get("target").asText() + " (migration " + a.get("migrationId").asText() + ")");
+            return a.get("migrationId").asText();
+        });
+        System.out.println(Tables.summary(s));
+        return s.get("success").asBoolean() ? 0 : 1;
+    }
+}

@@ -1,0 +1,69 @@
+package io.ferryvm.cluster.cli;
+
+import io.ferryvm.cluster.node.FerryNode;
+import io.ferryvm.cluster.node.NodeConfig;
+import io.ferryvm.core.host.HostInventory;
+import io.ferryvm.core.host.InventoryReader;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ferry node}: one node of a real (multi-process or multi-machine) cluster. */
+@Command(name = "node", mixinStandardHelpOptions = true, description = "Run one Ferry node that joins a cluster through seed nodes.")
+final class NodeCommand implements Callable<Integer> {
+    private static final Pattern TOPOLOGY = Pattern.compile("(\\d+)x(\\d+)x(\\d+)@(\\S+)");
+
+    @Option(names = "--name", required = true, description = "This host's name in the cluster.")
+    String name;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address for cluster traffic (default ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--port", defaultValue = "2551", description = "Port for cluster traffic (default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--seed", description = "A seed node's host:port (repeat; include this node's own to bootstrap).")
+    List<String> seeds = List.of();
+
+    @Option(names = "--state-dir", required = true, description = "This node's state directory.")
+    Path stateDir;
+
+    @Option(names = "--api-port", defaultValue = "0", description = "Serve the API and console on this port (0: none).")
+    int apiPort;
+
+    @Option(names = "--topology", description = "Simulated NUMA topology NODESxCORESxTHREADS@MEMORY_PER_NODE, e.g. 2x4x2@8G "
+            + "(default: this machine's real topology, with real pinning).")
+    String topology;
+
+    @Option(names = "--stable-after", defaultValue = "7", description = "Seconds the split-brain resolver waits (default ${DEFAULT-VALUE}).")
+    long stableAfter;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        HostInventory inv = topology == null ? InventoryReader.detect() : parseTopology(name, topology);
+        NodeConfig cfg = new NodeConfig(name, bind, port, seeds.isEmpty() ? List.of(bind + ":" + port) : seeds, stateDir, inv,
+                "127.0.0.1", apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true);
+        FerryNode node = FerryNode.start(cfg);
+        CountDownLatch stopped = new CountDownLatch(1);
+        node.system().getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
+        Runtime.getRuntime().addShutdownHook(new Thread(node::close, "ferry-node-shutdown"));
+        System.out.println("node " + name + " up at " + bind + ":" + port + (node.apiUrl() != null ? ", API " + node.apiUrl() : ""));
+        stopped.await();
+        return 0;
+    }
+
+    static HostInventory parseTopology(String name, String t) {
+        Matcher m = TOPOLOGY.matcher(t.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("topology '" + t + "' is not NODESxCORESxTHREADS@MEMORY, e.g. 2x4x2@8G");
+        }
+        return HostInventory.declared(name, Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+                Integer.parseInt(m.group(3)), io.ferryvm.cluster.api.VmDefinition.parseSize(m.group(4)));
+    }
+}

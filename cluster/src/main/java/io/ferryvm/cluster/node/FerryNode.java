@@ -1,0 +1,156 @@
+package io.ferryvm.cluster.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.ferryvm.cluster.agent.AgentProtocol;
+import io.ferryvm.cluster.agent.AgentState;
+import io.ferryvm.cluster.agent.HostAgent;
+import io.ferryvm.cluster.api.ClusterApi;
+import io.ferryvm.cluster.api.ClusterEvent;
+import io.ferryvm.cluster.api.RestApi;
+import io.ferryvm.cluster.orchestrator.Orchestrator;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol;
+import io.ferryvm.cluster.orchestrator.Placements;
+import io.ferryvm.core.CoreException;
+import io.ferryvm.core.Host;
+import io.ferryvm.core.HostConfig;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Ferry node: an engine-core host, its host agent, a share of the orchestrator singleton, the
+ * event topic and (optionally) the REST API and web console. Many nodes may live in one JVM (the
+ * embedded cluster) or one per process (a real cluster).
+ */
+public final class FerryNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FerryNode.class);
+
+    private final NodeConfig config;
+    private final Host host;
+    private final ActorSystem<Void> system;
+    private final ActorRef<OrchestratorProtocol.Command> orchestrator;
+    private final ActorRef<Topic.Command<ClusterEvent>> events;
+    private final ActorRef<AgentProtocol.Command> agent;
+    private final ClusterApi api;
+    private final ServerBinding binding;
+
+    private record Refs(ActorRef<OrchestratorProtocol.Command> orchestrator, ActorRef<Topic.Command<ClusterEvent>> events,
+            ActorRef<AgentProtocol.Command> agent) {}
+
+    private FerryNode(NodeConfig config) {
+        this.config = config;
+        this.host = Host.open(new HostConfig(config.name(), config.stateDir().resolve("host"), config.inventory(),
+                Placements.hostPlacer(config.inventory()), null));
+        AgentState state = new AgentState(config.stateDir());
+        CompletableFuture<Refs> refs = new CompletableFuture<>();
+        String address = "pekko://ferry@" + config.bindHost() + ":" + config.port();
+        this.system = ActorSystem.create(Behaviors.setup(ctx -> {
+            ActorRef<Topic.Command<ClusterEvent>> topic = ctx.spawn(Topic.create(ClusterEvent.class, "ferry-events"), "events");
+            ActorRef<OrchestratorProtocol.Command> proxy = ClusterSingleton.get(ctx.getSystem()).init(
+                    SingletonActor.of(Orchestrator.create(new Placements(), topic, config.haRestartDelay()), "orchestrator")
+                            .withStopMessage(OrchestratorProtocol.Stop.INSTANCE));
+            ActorRef<AgentProtocol.Command> a = ctx.spawn(HostAgent.create(host, state, address,
+                    (status, self) -> proxy.tell(new OrchestratorProtocol.HostReport(status, self))), "host-agent",
+                    DispatcherSelector.blocking());
+            refs.complete(new Refs(proxy, topic, a));
+            return Behaviors.empty();
+        }), "ferry", pekkoConfig(config));
+        Refs r = refs.join();
+        this.orchestrator = r.orchestrator();
+        this.events = r.events();
+        this.agent = r.agent();
+        // A downed or leaving node stops its VMs: once the majority restarts them elsewhere, this copy must be gone.
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "ferry-stop-vms", () -> {
+            host.close();
+            return CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+        });
+        this.api = new ClusterApi(system, orchestrator, events);
+        if (config.apiPort() > 0) {
+            try {
+                this.binding = Http.get(system).newServerAt(config.apiHost(), config.apiPort())
+                        .bind(new RestApi(api, system).routes()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                system.terminate();
+                host.close();
+                throw new CoreException(CoreException.Kind.IO, "cannot serve the API on " + config.apiHost() + ":"
+                        + config.apiPort() + ": " + e.getMessage(), e);
+            }
+            LOG.info("node {} serves the API on http://{}:{}/", config.name(), config.apiHost(), config.apiPort());
+        } else {
+            this.binding = null;
+        }
+    }
+
+    public static FerryNode start(NodeConfig config) {
+        return new FerryNode(config);
+    }
+
+    static Config pekkoConfig(NodeConfig c) {
+        String seeds = c.seeds().stream().map(s -> "\"pekko://ferry@" + s + "\"").collect(Collectors.joining(","));
+        String cfg = String.join("\n",
+                "pekko.remote.artery.canonical.hostname = \"" + c.bindHost() + "\"",
+                "pekko.remote.artery.canonical.port = " + c.port(),
+                "pekko.cluster.seed-nodes = [" + seeds + "]",
+                "pekko.cluster.split-brain-resolver.stable-after = " + c.stableAfter().toMillis() + "ms",
+                "pekko.coordinated-shutdown.exit-jvm = " + (c.exitJvmWhenDowned() ? "on" : "off"));
+        return ConfigFactory.parseString(cfg).withFallback(ConfigFactory.load("ferry-node")).withFallback(ConfigFactory.load());
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    public Host host() {
+        return host;
+    }
+
+    public ClusterApi api() {
+        return api;
+    }
+
+    public ActorSystem<Void> system() {
+        return system;
+    }
+
+    /** The REST API's base URL, or null when this node serves none. */
+    public String apiUrl() {
+        return binding == null ? null : "http://" + config.apiHost() + ":" + binding.localAddress().getPort();
+    }
+
+    /** Leaves the cluster gracefully and stops this node's VMs. */
+    @Override
+    public void close() {
+        if (binding != null) {
+            binding.unbind();
+        }
+        system.terminate();
+        try {
+            system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("node {} did not terminate cleanly: {}", config.name(), e.toString());
+        }
+        host.close();
+    }
+
+    static Duration askTimeout() {
+        return Duration.ofSeconds(60);
+    }
+}

@@ -1,0 +1,45 @@
+package io.ferryvm.cluster.node;
+
+import io.ferryvm.core.host.HostInventory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One node's settings: its host name, where it listens for cluster traffic, its seed nodes, its state
+ * directory, its inventory (detected or declared), the REST port (0 = no API on this node) and the
+ * timings of failure handling.
+ *
+ * @param seeds cluster addresses "host:port" of seed nodes (may include this node's own)
+ * @param stableAfter how long the split-brain resolver waits for a stable view before downing
+ * @param haRestartDelay how long after a host is removed before its HA VMs restart elsewhere
+ */
+public record NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
+        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
+    public NodeConfig {
+        Objects.requireNonNull(name, "name");
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+            throw new IllegalArgumentException("host name '" + name + "' must be 1-64 letters, digits, '.', '_' or '-'");
+        }
+        bindHost = bindHost == null ? "127.0.0.1" : bindHost;
+        apiHost = apiHost == null ? "127.0.0.1" : apiHost;
+        seeds = List.copyOf(seeds);
+        if (port < 0 || port > 65535 || apiPort < 0 || apiPort > 65535) {
+            throw new IllegalArgumentException("ports must be within 0..65535");
+        }
+        Objects.requireNonNull(stateDir, "stateDir");
+        Objects.requireNonNull(inventory, "inventory");
+        stableAfter = stableAfter == null ? Duration.ofSeconds(7) : stableAfter;
+        haRestartDelay = haRestartDelay == null ? Duration.ofSeconds(5) : haRestartDelay;
+    }
+
+    public NodeConfig withApi(String host, int port) {
+        return new NodeConfig(name, bindHost, this.port, seeds, stateDir, inventory, host, port, stableAfter, haRestartDelay,
+                exitJvmWhenDowned);
+    }
+
+    public NodeConfig withTimings(Duration stable, Duration haDelay) {
+        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned);
+    }
+}

@@ -1,0 +1,370 @@
+package io.ferryvm.cluster.orchestrator;
+
+import io.ferryvm.cluster.agent.AgentProtocol;
+import io.ferryvm.cluster.agent.AgentProtocol.ErrorKind;
+import io.ferryvm.cluster.agent.AgentProtocol.Op;
+import io.ferryvm.cluster.api.ClusterEvent;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.Act;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.CheckGuest;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.Command;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.Define;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.GetVm;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.HostList;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.HostReport;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.ListHosts;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.ListVms;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.Result;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol.VmList;
+import io.ferryvm.core.VmSpec;
+import io.ferryvm.core.VmStatus;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.ClusterEvent.MemberRemoved;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
+
+/**
+ * The cluster singleton that keeps the VM directory and decides: placement of new VMs, HA restarts of
+ * VMs whose host died, migrations and evacuation/rebalance plans. Its state is rebuilt from the host
+ * agents' reports (every agent is asked for its status when a new orchestrator starts), so it survives
+ * the singleton moving to another node. It never answers a request before the agent that holds the
+ * outcome has made it durable.
+ */
+public final class Orchestrator extends AbstractBehavior<Command> {
+    static final Duration ASK_TIMEOUT = Duration.ofSeconds(60);
+
+    /** How long after a host is removed before its HA VMs are restarted elsewhere (the removed side stops its VMs first). */
+    private final Duration haRestartDelay;
+
+    // ---- internal (local) messages ----
+    private record AgentsListed(Receptionist.Listing listing) implements Command, NoSerializationVerificationNeeded {}
+
+    private record MemberGone(MemberRemoved event) implements Command, NoSerializationVerificationNeeded {}
+
+    private record AgentReplied(AgentProtocol.Reply reply, Throwable failure, Runnable then, ActorRef<Result> replyTo,
+            String host, UUID vm, Op op) implements Command, NoSerializationVerificationNeeded {}
+
+    private record HaRestart(String deadHost) implements Command, NoSerializationVerificationNeeded {}
+
+    private record RestartResult(UUID vm, String host, AgentProtocol.Reply reply, Throwable failure)
+            implements Command, NoSerializationVerificationNeeded {}
+
+    private final Directory directory = new Directory();
+    private final Map<String, ActorRef<AgentProtocol.Command>> agents = new HashMap<>();
+    private final Set<UUID> pendingDefines = new HashSet<>();
+    private final Placements placement;
+    private final ActorRef<Topic.Command<ClusterEvent>> events;
+    private final TimerScheduler<Command> timers;
+    private final MigrationCoordinator migrations;
+
+    private Orchestrator(ActorContext<Command> ctx, TimerScheduler<Command> timers, Placements placement,
+            ActorRef<Topic.Command<ClusterEvent>> events, Duration haRestartDelay) {
+        super(ctx);
+        this.timers = timers;
+        this.placement = placement;
+        this.events = events;
+        this.haRestartDelay = haRestartDelay;
+        this.migrations = new MigrationCoordinator(ctx, directory, agents, placement, events);
+    }
+
+    public static Behavior<Command> create(Placements placement, ActorRef<Topic.Command<ClusterEvent>> events,
+            Duration haRestartDelay) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, AgentsListed::new);
+            ctx.getSystem().receptionist().tell(Receptionist.subscribe(io.ferryvm.cluster.agent.HostAgent.KEY, listings));
+            ActorRef<MemberRemoved> removed = ctx.messageAdapter(MemberRemoved.class, MemberGone::new);
+            Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(removed, MemberRemoved.class));
+            ctx.getLog().info("orchestrator started on {}", Cluster.get(ctx.getSystem()).selfMember().address());
+            return new Orchestrator(ctx, timers, placement, events, haRestartDelay);
+        }));
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessageEquals(OrchestratorProtocol.Stop.INSTANCE, Behaviors::stopped)
+                .onMessage(AgentsListed.class, this::onListing)
+                .onMessage(HostReport.class, this::onReport)
+                .onMessage(MemberGone.class, this::onMemberGone)
+                .onMessage(HaRestart.class, this::onHaRestart)
+                .onMessage(RestartResult.class, this::onRestartResult)
+                .onMessage(Define.class, this::onDefine)
+                .onMessage(Act.class, this::onAct)
+                .onMessage(AgentReplied.class, this::onAgentReplied)
+                .onMessage(GetVm.class, m -> {
+                    m.replyTo().tell(directory.vm(m.vm()).map(e -> new Result(true, ErrorKind.NONE, "", Directory.view(e)))
+                            .orElse(Result.failed(ErrorKind.NOT_FOUND, "no VM '" + m.vm() + "' in the cluster")));
+                    return this;
+                })
+                .onMessage(ListVms.class, m -> {
+                    m.replyTo().tell(new VmList(directory.vmViews()));
+                    return this;
+                })
+                .onMessage(ListHosts.class, m -> {
+                    m.replyTo().tell(new HostList(directory.hostViews()));
+                    return this;
+                })
+                .onMessage(CheckGuest.class, this::onCheck)
+                .onMessage(OrchestratorProtocol.Migrate.class, m -> {
+                    migrations.start(m);
+                    return this;
+                })
+                .onMessage(OrchestratorProtocol.CancelMigration.class, m -> {
+                    migrations.cancel(m);
+                    return this;
+                })
+                .onMessage(OrchestratorProtocol.ListMigrations.class, m -> {
+                    m.replyTo().tell(migrations.list());
+                    return this;
+                })
+                .onMessage(OrchestratorProtocol.MigrationUpdate.class, m -> {
+                    migrations.progress(m.progress());
+                    return this;
+                })
+                .onMessage(OrchestratorProtocol.MigrationEnded.class, m -> {
+                    migrations.ended(m.summary());
+                    return this;
+                })
+                .onMessage(OrchestratorProtocol.Evacuate.class, m -> {
+                    migrations.evacuate(m);
+                    return this;
+                })
+                .onMessage(OrchestratorProtocol.Rebalance.class, m -> {
+                    migrations.rebalance(m);
+                    return this;
+                })
+                .onMessage(MigrationCoordinator.Internal.class, m -> {
+                    migrations.onInternal(m);
+                    return this;
+                })
+                .build();
+    }
+
+    // ---- membership and reports ----
+
+    private Behavior<Command> onListing(AgentsListed m) {
+        // A new agent (or a new orchestrator seeing all agents): ask each for its full status.
+        for (ActorRef<AgentProtocol.Command> a : m.listing().getServiceInstances(io.ferryvm.cluster.agent.HostAgent.KEY)) {
+            if (!agents.containsValue(a)) {
+                getContext().ask(AgentProtocol.HostStatus.class, a, ASK_TIMEOUT, AgentProtocol.GetStatus::new,
+                        (status, failure) -> status != null ? new HostReport(status, a) : new HostReport(null, a));
+            }
+        }
+        return this;
+    }
+
+    private Behavior<Command> onReport(HostReport m) {
+        if (m.status() == null) {
+            return this;
+        }
+        boolean isNew = !agents.containsKey(m.status().host()) || !directory.hostUp(m.status().host());
+        agents.put(m.status().host(), m.agent());
+        Map<UUID, VmStatus> before = new HashMap<>();
+        directory.vmsOn(m.status().host()).forEach(v -> before.put(v.spec().id(), v.info().status()));
+        directory.report(m.status());
+        placement.hostReported(m.status(), directory);
+        if (isNew) {
+            events.tell(Topic.publish(new ClusterEvent.HostChanged(m.status().host(), true, m.status().draining())));
+        }
+        for (AgentProtocol.VmRecord r : m.status().vms()) {
+            if (before.get(r.spec().id()) != r.info().status()) {
+                directory.vm(r.spec().id()).ifPresent(e -> events.tell(Topic.publish(new ClusterEvent.VmChanged(Directory.view(e)))));
+            }
+        }
+        for (Directory.StaleCopy s : directory.staleCopies()) {
+            ActorRef<AgentProtocol.Command> a = agents.get(s.host());
+            if (a != null) {
+                getContext().getLog().warn("VM {} lives on elsewhere: removing its stale copy on {}", s.vm(), s.host());
+                a.tell(new AgentProtocol.Apply(s.vm(), Op.UNDEFINE, getContext().getSystem().ignoreRef()));
+            }
+        }
+        migrations.resumeDrains();
+        return this;
+    }
+
+    private Behavior<Command> onMemberGone(MemberGone m) {
+        String address = m.event().member().address().toString();
+        Optional<Directory.HostEntry> h = directory.hostByAddress(address);
+        if (h.isEmpty()) {
+            return this;
+        }
+        String host = h.get().host();
+        agents.remove(host);
+        List<Directory.VmEntry> lost = directory.hostDown(host);
+        placement.hostDown(host);
+        getContext().getLog().warn("host {} left the cluster: {} VM(s) lost", host, lost.size());
+        events.tell(Topic.publish(new ClusterEvent.HostChanged(host, false, false)));
+        lost.forEach(v -> events.tell(Topic.publish(new ClusterEvent.VmChanged(Directory.view(v)))));
+        migrations.hostDown(host);
+        timers.startSingleTimer("ha-" + host, new HaRestart(host), haRestartDelay);
+        return this;
+    }
+
+    private Behavior<Command> onHaRestart(HaRestart m) {
+        for (Directory.VmEntry v : directory.vmsOnIncludingLost(m.deadHost())) {
+            if (v.placement() != OrchestratorProtocol.Placement.LOST || v.spec().ha() != VmSpec.HaPolicy.RESTART) {
+                continue;
+            }
+            Optional<String> target = placement.choose(v.spec(), directory, Set.of(m.deadHost()));
+            if (target.isEmpty()) {
+                getContext().getLog().error("HA restart of {}: no host fits ({})", v.spec().name(),
+                        placement.whyNot(v.spec(), directory, Set.of(m.deadHost())));
+                continue;
+            }
+            ActorRef<AgentProtocol.Command> a = agents.get(target.get());
+            getContext().getLog().warn("HA restart of {} (lost with {}) on {}", v.spec().name(), m.deadHost(), target.get());
+            String to = target.get();
+            getContext().ask(AgentProtocol.Reply.class, a, ASK_TIMEOUT, r -> new AgentProtocol.Define(v.spec(), true, r),
+                    (reply, failure) -> new RestartResult(v.spec().id(), to, reply, failure));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onRestartResult(RestartResult m) {
+        if (m.reply() != null && m.reply().ok()) {
+            directory.vm(m.vm()).ifPresent(e -> {
+                directory.moved(e.spec(), m.reply().vm(), m.host());
+                directory.vm(m.vm()).ifPresent(n -> events.tell(Topic.publish(new ClusterEvent.VmChanged(Directory.view(n)))));
+            });
+        } else {
+            getContext().getLog().error("HA restart of {} on {} failed: {}", m.vm(), m.host(),
+                    m.reply() != null ? m.reply().message() : String.valueOf(m.failure()));
+        }
+        return this;
+    }
+
+    // ---- VM requests ----
+
+    private Behavior<Command> onDefine(Define m) {
+        VmSpec spec = m.spec();
+        if (directory.vm(spec.id()).isPresent() || pendingDefines.contains(spec.id())) {
+            m.replyTo().tell(Result.failed(ErrorKind.ALREADY_EXISTS, "VM " + spec.id() + " already exists in the cluster"));
+            return this;
+        }
+        if (directory.nameTaken(spec.name())) {
+            m.replyTo().tell(Result.failed(ErrorKind.ALREADY_EXISTS, "a VM named " + spec.name() + " already exists in the cluster"));
+            return this;
+        }
+        String host;
+        if (m.host() != null && !m.host().isBlank()) {
+            if (!directory.hostUp(m.host()) || !agents.containsKey(m.host())) {
+                m.replyTo().tell(Result.failed(ErrorKind.NOT_FOUND, "no host '" + m.host() + "' is up in the cluster"));
+                return this;
+            }
+            host = m.host();
+        } else {
+            Optional<String> chosen = placement.choose(spec, directory, Set.of());
+            if (chosen.isEmpty()) {
+                m.replyTo().tell(Result.failed(ErrorKind.RESOURCES, "no host can take VM " + spec.name() + ": "
+                        + placement.whyNot(spec, directory, Set.of())));
+                return this;
+            }
+            host = chosen.get();
+        }
+        pendingDefines.add(spec.id());
+        placement.reserve(spec, host);
+        String h = host;
+        getContext().ask(AgentProtocol.Reply.class, agents.get(host), ASK_TIMEOUT,
+                r -> new AgentProtocol.Define(spec, m.start(), r),
+                (reply, failure) -> new AgentReplied(reply, failure, () -> pendingDefines.remove(spec.id()), m.replyTo(), h,
+                        spec.id(), null));
+        return this;
+    }
+
+    private Behavior<Command> onAct(Act m) {
+        Optional<Directory.VmEntry> e = directory.vm(m.vm());
+        if (e.isEmpty()) {
+            m.replyTo().tell(Result.failed(ErrorKind.NOT_FOUND, "no VM '" + m.vm() + "' in the cluster"));
+            return this;
+        }
+        Directory.VmEntry v = e.get();
+        if (v.placement() == OrchestratorProtocol.Placement.LOST) {
+            m.replyTo().tell(Result.failed(ErrorKind.UNAVAILABLE, "VM " + v.spec().name() + " is lost with host " + v.host()
+                    + " (down); it comes back when the host does" + (v.spec().ha() == VmSpec.HaPolicy.RESTART ? " or is restarted elsewhere" : "")));
+            return this;
+        }
+        if (directory.isMigrating(v.spec().id())) {
+            m.replyTo().tell(Result.failed(ErrorKind.ILLEGAL, "VM " + v.spec().name() + " is migrating: cancel the migration first"));
+            return this;
+        }
+        ActorRef<AgentProtocol.Command> a = agents.get(v.host());
+        if (a == null) {
+            m.replyTo().tell(Result.failed(ErrorKind.UNAVAILABLE, "host " + v.host() + " of VM " + v.spec().name() + " is not reachable"));
+            return this;
+        }
+        getContext().ask(AgentProtocol.Reply.class, a, ASK_TIMEOUT, r -> new AgentProtocol.Apply(v.spec().id(), m.op(), r),
+                (reply, failure) -> new AgentReplied(reply, failure, () -> { }, m.replyTo(), v.host(), v.spec().id(), m.op()));
+        return this;
+    }
+
+    private Behavior<Command> onAgentReplied(AgentReplied m) {
+        m.then().run();
+        if (m.reply() == null) {
+            placement.unreserve(m.vm());
+            m.replyTo().tell(Result.failed(ErrorKind.UNAVAILABLE, "host " + m.host() + " did not answer: " + m.failure().getMessage()));
+            return this;
+        }
+        if (!m.reply().ok()) {
+            if (m.op() == null) {
+                placement.unreserve(m.vm());
+            }
+            m.replyTo().tell(Result.failed(m.reply().error(), m.reply().message()));
+            return this;
+        }
+        if (m.op() == Op.UNDEFINE) {
+            directory.forget(m.vm());
+            placement.unreserve(m.vm());
+            events.tell(Topic.publish(new ClusterEvent.VmRemoved(m.vm(), m.reply().vm().name())));
+            m.replyTo().tell(new Result(true, ErrorKind.NONE, "", null));
+            return this;
+        }
+        Directory.VmEntry prev = directory.vm(m.vm()).orElse(null);
+        VmSpec spec = prev != null ? prev.spec() : null;
+        if (spec == null) {
+            // a define: the agent's next report carries the spec; answer with what we know now
+            m.replyTo().tell(new Result(true, ErrorKind.NONE, "", null));
+            askStatus(m.host());
+            return this;
+        }
+        directory.moved(spec, m.reply().vm(), m.host());
+        OrchestratorProtocol.VmView view = Directory.view(directory.vm(m.vm()).orElseThrow());
+        events.tell(Topic.publish(new ClusterEvent.VmChanged(view)));
+        m.replyTo().tell(new Result(true, ErrorKind.NONE, "", view));
+        return this;
+    }
+
+    private void askStatus(String host) {
+        ActorRef<AgentProtocol.Command> a = agents.get(host);
+        if (a != null) {
+            getContext().ask(AgentProtocol.HostStatus.class, a, ASK_TIMEOUT, AgentProtocol.GetStatus::new,
+                    (status, failure) -> new HostReport(status, a));
+        }
+    }
+
+    private Behavior<Command> onCheck(CheckGuest m) {
+        Optional<Directory.VmEntry> e = directory.vm(m.vm());
+        ActorRef<AgentProtocol.Command> a = e.map(v -> agents.get(v.host())).orElse(null);
+        if (a == null) {
+            m.replyTo().tell(new AgentProtocol.GuestCheck(null, false, "no reachable VM '" + m.vm() + "'", 0, new long[0]));
+            return this;
+        }
+        a.tell(new AgentProtocol.CheckGuest(e.get().spec().id(), m.replyTo()));
+        return this;
+    }
+}
