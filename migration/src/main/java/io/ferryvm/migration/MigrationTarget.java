@@ -397,10 +397,7 @@ public final class MigrationTarget {
         private final FrameChannel ch;
         private final FrameDecoder decoder = new FrameDecoder(-1, true);
         private final ByteBuffer in = ByteBuffer.allocate(256 * 1024);
-        private final byte[] staging = new byte[Wire.MAX_BATCH_PAGES * Wire.PAGE];
-        private final long[] pages = new long[Wire.MAX_BATCH_PAGES];
-        private final boolean[] zero = new boolean[Wire.MAX_BATCH_PAGES];
-        private final byte[] scratch = new byte[Wire.PAGE];
+        private final RamBatch batch = new RamBatch();
         private int index = -1;
         private int version;
         private boolean authenticated;
@@ -547,86 +544,25 @@ public final class MigrationTarget {
             if (finalSeen) {
                 throw corrupt(f, "RAM after the final SYNC");
             }
-            ByteBuffer p = f.payload();
-            if (p.remaining() < 3) {
-                throw corrupt(f, "RAM header truncated");
-            }
-            int codecId = p.get() & 0xFF;
-            CodecId id = CodecId.ofWire(codecId);
-            if (id == null) {
-                throw corrupt(f, "unknown page codec " + codecId);
-            }
-            PageCodec codec = PageCodec.of(id);
-            if (codec.sinceVersion() > version) {
-                throw corrupt(f, "codec " + id + " does not exist in protocol v" + version);
-            }
             MissingPages mp = missing;
-            if (mp != null && codec.needsBase()) {
-                throw corrupt(f, "codec " + id + " is not used in post-copy");
-            }
-            int count = p.getShort() & 0xFFFF;
-            if (count < 1 || count > Wire.MAX_BATCH_PAGES) {
-                throw corrupt(f, "RAM batch of " + count + " pages outside 1.." + Wire.MAX_BATCH_PAGES);
-            }
-            long pageCount = memory.pageCount();
-            long prev = -1;
-            for (int i = 0; i < count; i++) {
-                if (p.remaining() < 4) {
-                    throw corrupt(f, "RAM entry " + i + " truncated");
-                }
-                long page = p.getInt() & 0xFFFFFFFFL;
-                if (page >= pageCount) {
-                    throw corrupt(f, "page " + page + " beyond the guest's " + pageCount + " pages");
-                }
-                if (page <= prev) {
-                    throw corrupt(f, "page " + page + " after " + prev + ": pages must ascend within a batch");
-                }
-                if (Wire.channelOf(page, channels) != index) {
-                    throw corrupt(f, "page " + page + " belongs to channel " + Wire.channelOf(page, channels));
-                }
-                prev = page;
-                int off = i * Wire.PAGE;
-                if (codec.needsBase()) {
-                    memory.readPage(page, staging, off);
-                }
-                try {
-                    codec.decode(p, staging, off, scratch);
-                } catch (IllegalArgumentException e) {
-                    throw corrupt(f, "page " + page + ": " + e.getMessage());
-                }
-                pages[i] = page;
-                zero[i] = id == CodecId.ZERO || isZero(staging, off);
-            }
-            if (p.hasRemaining()) {
-                throw corrupt(f, p.remaining() + " bytes after the last page");
+            try {
+                batch.decode(f.payload(), version, memory, index, channels, mp != null);
+            } catch (IllegalArgumentException | java.nio.BufferUnderflowException e) {
+                throw corrupt(f, String.valueOf(e.getMessage()));
             }
             // Everything decoded and checked: now install.
-            for (int i = 0; i < count; i++) {
-                install(pages[i], zero[i], i * Wire.PAGE, mp);
-            }
-            counted += count;
-        }
-
-        private void install(long page, boolean isZero, int off, MissingPages mp) {
-            if (mp != null) {
-                if (mp.isPresent(page)) {
-                    return; // the guest owns it now: never overwrite
-                }
-                if (isZero) {
-                    memory.zeroPage(page);
-                } else {
-                    memory.writePage(page, staging, off);
-                }
-                mp.markPresent(page);
-                return;
-            }
-            if (ledger.installed(page, isZero)) {
-                if (isZero) {
-                    memory.zeroPage(page);
-                } else {
-                    memory.writePage(page, staging, off);
+            for (int i = 0; i < batch.count(); i++) {
+                long page = batch.page(i);
+                if (mp != null) {
+                    if (!mp.isPresent(page)) { // a present page belongs to the running guest: never overwrite it
+                        batch.write(i, memory);
+                        mp.markPresent(page);
+                    }
+                } else if (ledger.installed(page, batch.isZero(i))) {
+                    batch.write(i, memory);
                 }
             }
+            counted += batch.count();
         }
 
         private void sync(Frame f) throws IOException {
@@ -786,12 +722,13 @@ public final class MigrationTarget {
         }
         if (go) {
             failpoints.hit("target.ready", aborted);
+            // Complete first: the source answers READY with DONE on every channel at once.
+            ready.complete(null);
             try {
                 ack(writers[0], Wire.ACK_READY, 0);
             } catch (IOException e) {
                 throw new MigrationException(new MigrationFailure.PeerLost("source", "READY could not be sent: " + e.getMessage()));
             }
-            ready.complete(null);
         }
     }
 
@@ -812,14 +749,5 @@ public final class MigrationTarget {
         byte[] b = new byte[n];
         p.get(b);
         return new String(b, StandardCharsets.UTF_8);
-    }
-
-    static boolean isZero(byte[] b, int off) {
-        for (int i = off; i < off + Wire.PAGE; i++) {
-            if (b[i] != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 }
