@@ -40,6 +40,11 @@ final class FrameDecoder {
         return channel;
     }
 
+    /** The payload buffer's size: never beyond the largest bound of any command. */
+    int bufferCapacity() {
+        return payload.length;
+    }
+
     State state() {
         return state;
     }

@@ -95,9 +95,11 @@ public final class MigrationService {
         try {
             src.perform(dst.ticket());
         } catch (MigrationException e) {
-            MigrationFailure why = dst.failure() != null ? dst.failure() : e.failure();
+            MigrationFailure targetSaw = dst.failure();
+            MigrationFailure why = targetSaw != null ? targetSaw : e.failure();
             dst.abort(why);
-            return src.abort(why);
+            src.abort(why);
+            return src.blame(targetSaw);
         }
         MigrationTarget.Finished fin;
         CompletableFuture<MigrationTarget.Finished> f = CompletableFuture.supplyAsync(dst::finish, r -> {

@@ -536,6 +536,9 @@ public final class MigrationSource {
                 senders[Wire.channelOf(page, channels)].request(page);
                 return true;
             case ABORT:
+                if (doneSending) {
+                    return false; // after READY the control plane carries finish's outcome to confirm or abort
+                }
                 String why = MigrationTarget.abortReason(p);
                 fail(helloAcks[c].isDone() ? new MigrationFailure.PeerLost("target", "aborted: " + why)
                         : new MigrationFailure.Rejected("hello", why));
@@ -783,10 +786,11 @@ public final class MigrationSource {
             return report;
         }
         cleanedUp = true;
+        long told = ticker.nanos(); // the source learns here that the guest runs on the target
         MigrationFailure problem = null;
         try {
             failpoints.hit("source.confirm", aborted);
-            journal(MigrationPhase.CONFIRMED, "guest runs on " + offer.migrationId());
+            journal(MigrationPhase.CONFIRMED, "guest runs on the target");
             phase = MigrationPhase.CONFIRMED;
         } catch (MigrationException e) {
             problem = e.failure();
@@ -808,9 +812,26 @@ public final class MigrationSource {
                 problem = new MigrationFailure.HostError(host.name(), "release after confirm: " + e.getMessage());
             }
         }
-        report = buildReport(MigrationReport.Outcome.SUCCEEDED, problem, finished, ticker.nanos());
+        report = buildReport(MigrationReport.Outcome.SUCCEEDED, problem, finished, told);
+        report = withTotal(report, ticker.nanos());
         LOG.info(report.toLogLine());
         emit(MigrationPhase.CONFIRMED, iterations, 0, 0, 0);
+        return report;
+    }
+
+    /**
+     * After the target aborted with its own, more precise failure (a CRC mismatch it saw, a failpoint of
+     * its own), the report names that root cause instead of "target lost".
+     */
+    synchronized MigrationReport blame(MigrationFailure rootCause) {
+        if (report != null && report.outcome() != MigrationReport.Outcome.SUCCEEDED && rootCause != null
+                && report.failure() instanceof MigrationFailure.PeerLost) {
+            MigrationReport r = report;
+            report = new MigrationReport(r.migrationId(), r.vm(), r.outcome(), rootCause, r.mode(), r.channels(), r.total(), r.setup(),
+                    r.downtime(), r.targetDowntime(), r.finalMemory(), r.state(), r.activation(), r.iterations(), r.wireBytes(),
+                    r.memoryBytes(), r.pagesByCodec(), r.xorHitRate(), r.meanThroughput(), r.peakThroughput(), r.dirtyRatesMiBps(),
+                    r.throttleReached(), r.postCopy(), r.postCopyFaults());
+        }
         return report;
     }
 
@@ -858,6 +879,13 @@ public final class MigrationSource {
                 fin == null ? Duration.ZERO : fin.activation(), iterations, wire, machine.memory().size(), pages,
                 lookups == 0 ? 0 : (double) hits / lookups, mean, estimator.peakBytesPerSecond(), dirtyRates, throttleMax, postCopy,
                 fin == null ? 0 : fin.postCopyFaults());
+    }
+
+    private MigrationReport withTotal(MigrationReport r, long end) {
+        return new MigrationReport(r.migrationId(), r.vm(), r.outcome(), r.failure(), r.mode(), r.channels(), nanos(end - tBegin),
+                r.setup(), r.downtime(), r.targetDowntime(), r.finalMemory(), r.state(), r.activation(), r.iterations(), r.wireBytes(),
+                r.memoryBytes(), r.pagesByCodec(), r.xorHitRate(), r.meanThroughput(), r.peakThroughput(), r.dirtyRatesMiBps(),
+                r.throttleReached(), r.postCopy(), r.postCopyFaults());
     }
 
     private static Duration nanos(long n) {
