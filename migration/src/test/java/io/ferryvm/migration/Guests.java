@@ -40,8 +40,10 @@ final class Guests {
      */
     static void assertTwinDigest(Host host, UUID vm, Workload w, long memory, int vcpus, long extra) {
         Machine m = host.vm(vm).machine();
+        m.pause(); // read the step counts while nothing runs, so no vCPU is already past the limit
         long target = Arrays.stream(m.steps()).max().orElse(0) + extra;
         m.setStepLimit(target);
+        m.resume();
         await().atMost(TestGuests.LONG).until(() -> Arrays.stream(m.steps()).allMatch(s -> s == target));
         m.pause();
         long migrated = m.memory().digest();
