@@ -79,7 +79,8 @@ public final class MigrationTarget {
     private volatile MigrationFailure failure;
     private volatile MigrationPhase phase;
     private volatile boolean finished;
-    private boolean released;
+    private volatile boolean released;
+    private final Object endLock = new Object();
     private long finalPhaseStart = Long.MAX_VALUE;
     private long postCopyStart;
     private long postCopyEnd;
@@ -253,7 +254,14 @@ public final class MigrationTarget {
         return !finished;
     }
 
+    /** Whoever ends first does the cleanup; a second caller waits until it is done. */
     private void end(MigrationFailure why) {
+        synchronized (endLock) {
+            endOnce(why);
+        }
+    }
+
+    private void endOnce(MigrationFailure why) {
         boolean crash = Failpoints.isCrash(why);
         synchronized (this) {
             if (finished || released) {
@@ -694,12 +702,17 @@ public final class MigrationTarget {
 
         /** Called on a faulting vCPU thread: ask the source for the page on channel 0's return path. */
         private void request(long page) {
+            if (released) {
+                return; // the stream is gone: MissingPages already failed, the waiting vCPU stops
+            }
             try {
                 ByteBuffer b = ByteBuffer.allocate(4);
                 b.putInt((int) page).flip();
                 writers[0].write(Command.PAGE_REQUEST, b);
             } catch (IOException e) {
-                end(new MigrationFailure.GuestLost("page request for " + page + " failed: " + e.getMessage()));
+                if (!released) {
+                    end(new MigrationFailure.GuestLost("page request for " + page + " failed: " + e.getMessage()));
+                }
             }
         }
     }
