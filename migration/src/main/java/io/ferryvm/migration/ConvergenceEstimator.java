@@ -7,8 +7,9 @@ import java.util.ArrayDeque;
  * Decides when pre-copy may switch over: the remaining dirty pages must go out within the downtime
  * limit at the page rate this migration has actually achieved.
  *
- * <p>Implementation notes. The rate is measured per iteration (pages sent over the iteration's time,
- * which includes compression and the bandwidth cap, not a raw link figure), and the estimate takes the
+ * <p>Implementation notes. The rate is measured per iteration (non-zero pages sent over the iteration's
+ * time, which includes compression and the bandwidth cap, not a raw link figure; zero pages cost almost
+ * nothing and would make a half-empty first pass look fast), and the estimate takes the
  * slowest of the last three iterations that moved at least 256 pages. QEMU takes the last 100 ms window
  * alone, and one fast window made it switch over with far too much left (654 ms downtime against a
  * 300 ms limit on this machine); a conservative rate errs towards one more iteration instead. Time
@@ -35,7 +36,7 @@ final class ConvergenceEstimator {
         iterationStart = ticker.nanos();
     }
 
-    /** Records an iteration's pages and wire bytes; returns its duration in nanoseconds. */
+    /** Records an iteration's non-zero pages and wire bytes; returns its duration in nanoseconds. */
     long iterationEnded(long pages, long wireBytes) {
         long nanos = Math.max(1, ticker.nanos() - iterationStart);
         if (pages >= MIN_PAGES) {

@@ -271,8 +271,10 @@ public final class MigrationSource {
             checkFailed();
             estimator.iterationStarted();
             long w0 = wireBytes.sum();
+            long z0 = pages(CodecId.ZERO);
             long sent = sendRound(bm, it, false, it > 1, xorOk);
-            estimator.iterationEnded(sent, wireBytes.sum() - w0);
+            // Zero pages cost next to nothing: the rate that predicts the final copy counts the others only.
+            estimator.iterationEnded(sent - (pages(CodecId.ZERO) - z0), wireBytes.sum() - w0);
             iterations = it;
             DirtyBitmap next = log.harvest();
             double rate = estimator.harvested(next.count());
@@ -918,6 +920,14 @@ public final class MigrationSource {
         } catch (RuntimeException e) {
             LOG.warn("migration {}: progress listener failed: {}", offer.migrationId(), e.toString());
         }
+    }
+
+    private long pages(CodecId c) {
+        long n = 0;
+        for (Sender s : senders) {
+            n += s.encoder.pages(c);
+        }
+        return n;
     }
 
     private long pagesSent() {
