@@ -18,7 +18,8 @@ import java.util.stream.Collectors;
  * @param total begin to confirm (or to the failure)
  * @param setup begin to the first page sent: checks, the target's reservation and pre-faulting, handshakes
  * @param downtime source-measured: guest paused to the target reported it running
- * @param targetDowntime target-measured: first frame of the stop-and-copy phase to guest resumed
+ * @param targetDowntime target-measured: first frame of the stop-and-copy phase to guest resumed (post-copy:
+ *                       POSTCOPY frame received to guest started)
  * @param finalMemory pause to the last dirty page written
  * @param state last page to the target's receipt of state and digests
  * @param activation the target's finish: digest check and resume

@@ -82,6 +82,7 @@ public final class MigrationTarget {
     private volatile boolean released;
     private final Object endLock = new Object();
     private long finalPhaseStart = Long.MAX_VALUE;
+    private long postCopyArrived;
     private long postCopyStart;
     private long postCopyEnd;
 
@@ -197,7 +198,8 @@ public final class MigrationTarget {
             closeAll();
             releaseMemory();
             long fromFinal = finalPhaseStart == Long.MAX_VALUE ? start : Math.min(finalPhaseStart, start);
-            return new Finished(offer.migrationId(), !postCopy, Duration.ofNanos(postCopy ? 0 : resumed - fromFinal),
+            return new Finished(offer.migrationId(), !postCopy,
+                    Duration.ofNanos(postCopy ? postCopyStart - postCopyArrived : resumed - fromFinal),
                     Duration.ofNanos(resumed - start), Duration.ofNanos(postCopy ? postCopyEnd - postCopyStart : 0),
                     postCopy ? missing.faultCount() : 0);
         } catch (MigrationException e) {
@@ -675,6 +677,7 @@ public final class MigrationTarget {
         }
 
         private void postCopy(Frame f) throws IOException {
+            postCopyArrived = ticker.nanos();
             int words = (int) ((memory.pageCount() + 63) >>> 6);
             if (state == null || missingWords == null || missingWordsFilled != words || missing != null) {
                 throw corrupt(f, "POSTCOPY before the state and the whole dirty map");
@@ -690,8 +693,8 @@ public final class MigrationTarget {
                     throw new MigrationException(failure);
                 }
                 journal(MigrationPhase.POSTCOPY, mp.missingCount() + " pages still on the source");
-                postCopyStart = ticker.nanos();
                 vm.startPostCopy(state, mp);
+                postCopyStart = ticker.nanos();
                 missing = mp;
                 phase = MigrationPhase.POSTCOPY;
             }
