@@ -1,0 +1,213 @@
+package io.ferryvm.bench.migration;
+
+import io.ferryvm.core.Host;
+import io.ferryvm.core.HostConfig;
+import io.ferryvm.core.VmSpec;
+import io.ferryvm.core.guest.Workload;
+import io.ferryvm.core.host.HostInventory;
+import io.ferryvm.core.machine.GuestMemory;
+import io.ferryvm.core.machine.Machine;
+import io.ferryvm.migration.Compression;
+import io.ferryvm.migration.Failpoints;
+import io.ferryvm.migration.MigrationListener;
+import io.ferryvm.migration.MigrationReport;
+import io.ferryvm.migration.MigrationRequest;
+import io.ferryvm.migration.MigrationService;
+import io.ferryvm.migration.TcpTransport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+/**
+ * The side-by-side migration benchmark: the physical limits of this machine measured in the same run
+ * (raw loopback TCP, LZ4 per 4 KiB page on the same memory image), then Ferry migrating the issue's
+ * guests over TCP on 127.0.0.1, unlimited and under a 128 MiB/s cap, with stop-and-copy as the naive
+ * baseline. Not run by {@code mvn verify}; see bench/README.md "## migration" for the command.
+ *
+ * <p>Arguments: scenario names to run (default: all), e.g. {@code idle-1g random-1g pagewalk}; {@code quick}
+ * runs only the 1 GiB guests unlimited.
+ */
+public final class MigrationBench {
+    private static final long GIB = 1L << 30;
+    private static final long MIB = 1L << 20;
+    private static final long CAP = 128 * MIB;
+
+    record Scenario(String name, long memory, Workload workload, long fillPages) {}
+
+    record Row(String scenario, String cap, String variant, MigrationReport r) {}
+
+    public static void main(String[] args) throws Exception {
+        List<String> only = Arrays.asList(args);
+        boolean quick = only.contains("quick");
+        System.out.println("# Ferry migration benchmark, " + Runtime.getRuntime().availableProcessors() + " cores, "
+                + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        physicalLimits();
+        List<Scenario> all = List.of(
+                new Scenario("idle-1g", GIB, new Workload.Idle(), 0),
+                new Scenario("idle-4g", 4 * GIB, new Workload.Idle(), 0),
+                new Scenario("random-1g", GIB, new Workload.Fill(2, 0, 1), GIB / 4096),
+                new Scenario("random-4g", 4 * GIB, new Workload.Fill(75, 0, 1), 4 * GIB / 4096),
+                new Scenario("mixed-1g", GIB, new Workload.Fill(40, 30, 2), GIB / 4096),
+                new Scenario("mixed-4g", 4 * GIB, new Workload.Fill(40, 30, 2), 4 * GIB / 4096),
+                new Scenario("pagewalk", GIB, new Workload.PageWalk(MIB, 511 * MIB, 0), 0));
+        List<Row> rows = new ArrayList<>();
+        Path dir = Files.createTempDirectory("ferry-bench-migration");
+        // Warm-up (JIT, Kryo, thread pools): not reported.
+        for (int i = 0; i < 3; i++) {
+            run(dir, new Scenario("warmup", 128 * MIB, new Workload.Fill(40, 30, 9), 128 * MIB / 4096), "-", "warm-up",
+                    MigrationRequest.defaults().withChannels(1 + i % 2));
+        }
+        for (Scenario s : all) {
+            if (!only.isEmpty() && !only.contains(s.name()) && !quick) {
+                continue;
+            }
+            if (quick && s.memory() > GIB) {
+                continue;
+            }
+            for (long cap : quick ? new long[] {0} : new long[] {0, CAP}) {
+                String capName = cap == 0 ? "unlimited" : "128MiB/s";
+                MigrationRequest base = MigrationRequest.defaults().withChannels(2).withBandwidth(cap).withTimeout(Duration.ofMinutes(5));
+                if (s.workload() instanceof Workload.PageWalk) {
+                    rows.add(run(dir, s, capName, "pre-copy+auto-converge", base.withAutoConverge(true).withMaxIterations(12)));
+                    rows.add(run(dir, s, capName, "post-copy after 1 pass", base.withMaxIterations(1)
+                            .withNonConvergence(MigrationRequest.NonConvergence.POST_COPY)));
+                } else {
+                    rows.add(run(dir, s, capName, "pre-copy lz4", base));
+                    if (cap == 0) {
+                        rows.add(run(dir, s, capName, "pre-copy raw 1ch", base.withChannels(1).withCompression(Compression.NONE)));
+                    }
+                }
+                rows.add(run(dir, s, capName, "stop-and-copy", base.withStopAndCopy(true)));
+            }
+        }
+        System.out.println();
+        System.out.println("| guest | link | variant | outcome | total ms | transfer ms | downtime src ms | downtime dst ms | iter | wire MB | guest GB/s |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+        for (Row row : rows) {
+            MigrationReport r = row.r();
+            long transfer = r.total().minus(r.setup()).toMillis();
+            System.out.println(String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %.1f | %.1f | %d | %.1f | %.2f |", row.scenario(),
+                    row.cap(), row.variant(), r.outcome() == MigrationReport.Outcome.SUCCEEDED ? r.mode() : r.outcome() + ": "
+                            + (r.failure() == null ? "" : r.failure().describe()), r.total().toMillis(), transfer,
+                    r.downtime().toNanos() / 1e6, r.targetDowntime().toNanos() / 1e6, r.iterations(), r.wireBytes() / 1e6,
+                    transfer == 0 ? 0 : r.memoryBytes() / (transfer / 1e3) / 1e9));
+        }
+    }
+
+    private static Row run(Path dir, Scenario s, String cap, String variant, MigrationRequest req) throws IOException {
+        Path d = Files.createTempDirectory(dir, s.name());
+        Host a = Host.open(new HostConfig("a", d.resolve("a"), HostInventory.declared("a", 1, 2, 1, 64 * GIB), null, null));
+        Host b = Host.open(new HostConfig("b", d.resolve("b"), HostInventory.declared("b", 1, 2, 1, 64 * GIB), null, null));
+        try {
+            TcpTransport tcp = new TcpTransport();
+            MigrationService from = new MigrationService(a, tcp, Failpoints.none(), MigrationListener.NONE);
+            MigrationService to = new MigrationService(b, tcp, Failpoints.none(), MigrationListener.NONE);
+            VmSpec spec = VmSpec.of(s.name(), 1, s.memory(), s.workload());
+            a.define(spec);
+            a.start(spec.id());
+            Machine m = a.vm(spec.id()).machine();
+            if (s.fillPages() > 0) {
+                waitSteps(m, s.fillPages()); // the fill guest writes every page once, then halts
+            } else if (s.workload() instanceof Workload.PageWalk) {
+                waitSteps(m, 3 * 511 * 256); // a few passes over the range
+            }
+            MigrationReport r = from.migrate(spec.id(), req, to);
+            System.out.println(s.name() + " " + cap + " " + variant + ": " + r.toLogLine());
+            return new Row(s.name(), cap, variant, r);
+        } finally {
+            a.close();
+            b.close();
+        }
+    }
+
+    private static void waitSteps(Machine m, long steps) {
+        long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        while (m.totalSteps() < steps && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(5_000_000L);
+        }
+    }
+
+    /** Loopback TCP, one stream, and LZ4 per 4 KiB page on a mixed image: the ceilings for this machine. */
+    private static void physicalLimits() throws Exception {
+        long bytes = 2 * GIB;
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread sink = new Thread(() -> {
+                try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
+                    byte[] buf = new byte[1 << 20];
+                    while (in.read(buf) >= 0) {
+                        // drain
+                    }
+                } catch (IOException ignored) {
+                    // the sender closed
+                }
+            });
+            sink.start();
+            byte[] buf = new byte[1 << 20];
+            long t0 = System.nanoTime();
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort()); OutputStream out = s.getOutputStream()) {
+                for (long sent = 0; sent < bytes; sent += buf.length) {
+                    out.write(buf);
+                }
+            }
+            sink.join();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            System.out.println(String.format(Locale.ROOT, "limit: raw loopback TCP, 1 stream: %.2f GB/s", bytes / secs / 1e9));
+        }
+        long image = 256 * MIB;
+        try (Machine m = io.ferryvm.core.machine.Machine.create("image", GuestMemory.allocate(image),
+                io.ferryvm.core.guest.GuestPrograms.create(new Workload.Fill(40, 30, 2), image, 1), io.ferryvm.core.machine.Binding.NONE,
+                io.ferryvm.core.machine.CpuBinder.NOOP, io.ferryvm.core.Ticker.SYSTEM)) {
+            m.start(false);
+            waitSteps(m, image / 4096);
+            m.pause();
+            LZ4Compressor c = LZ4Factory.fastestInstance().fastCompressor();
+            LZ4SafeDecompressor dz = LZ4Factory.fastestInstance().safeDecompressor();
+            byte[] out = new byte[c.maxCompressedLength(4096)];
+            byte[] back = new byte[4096];
+            long pages = image / 4096;
+            byte[][] packed = new byte[(int) pages][];
+            long in = 0;
+            long packedBytes = 0;
+            byte[] all = new byte[(int) image];
+            m.memory().read(0, all, 0, all.length);
+            for (int w = 0; w < 2; w++) { // warm-up
+                for (int off = 0; off < all.length; off += 4096) {
+                    c.compress(all, off, 4096, out, 0, out.length);
+                }
+            }
+            long t0 = System.nanoTime();
+            for (long p = 0; p < pages; p++) {
+                int n = c.compress(all, (int) (p * 4096), 4096, out, 0, out.length);
+                packed[(int) p] = Arrays.copyOf(out, n);
+                in += 4096;
+                packedBytes += n;
+            }
+            double ct = (System.nanoTime() - t0) / 1e9;
+            t0 = System.nanoTime();
+            for (byte[] pk : packed) {
+                dz.decompress(pk, 0, pk.length, back, 0, 4096);
+            }
+            double dt = (System.nanoTime() - t0) / 1e9;
+            System.out.println(String.format(Locale.ROOT,
+                    "limit: LZ4 per 4 KiB page, mixed image (40%% zero, 30%% text, 30%% random), 1 core: ratio %.2f, compress %.2f GB/s, decompress %.2f GB/s",
+                    (double) in / packedBytes, in / ct / 1e9, in / dt / 1e9));
+        }
+    }
+
+    private MigrationBench() {}
+
+}

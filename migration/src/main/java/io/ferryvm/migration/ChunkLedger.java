@@ -1,0 +1,121 @@
+package io.ferryvm.migration;
+
+import io.ferryvm.core.machine.GuestMemory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import net.jpountz.xxhash.XXHash64;
+import net.jpountz.xxhash.XXHashFactory;
+
+/**
+ * Per-MiB digests of guest memory, kept up to date while pages move, so that finish can compare the
+ * whole memory of both sides without hashing gigabytes inside the downtime.
+ *
+ * <p>Implementation notes. A chunk's digest is 0 when the chunk is all zeros, else engine-core's
+ * xxHash64 of its bytes ({@link GuestMemory#chunkDigests}); the memory digest is xxHash64 over the
+ * chunk digests. Source: a chunk is re-hashed by its channel right after the chunk's dirty pages were
+ * encoded. That hash is of memory after the harvest that listed those pages; a guest write after it
+ * lands in a later harvest, which re-hashes the chunk again. So once the guest is paused and the final
+ * pages are sent, every digest is that of the paused memory, with only the last round's chunks hashed
+ * inside the downtime. Target: only the receiver writes the memory, so it counts non-zero pages per
+ * chunk (a chunk with none needs no reading) and re-hashes the chunks it wrote at each SYNC. Each
+ * chunk belongs to one channel (pages are partitioned by chunk), so no slot is written by two threads.
+ */
+final class ChunkLedger {
+    private static final XXHash64 XXH = XXHashFactory.fastestInstance().hash64();
+
+    private final GuestMemory memory;
+    private final int chunks;
+    private final long[] hashes;
+    // Target only: a bit per page that holds non-zero bytes, and per chunk the count of such pages.
+    private final long[] nonZero;
+    private final int[] nonZeroCount;
+    private final boolean[] stale;
+
+    ChunkLedger(GuestMemory memory) {
+        this.memory = memory;
+        this.chunks = chunkCount(memory.pageCount());
+        this.hashes = new long[chunks];
+        this.nonZero = new long[(int) ((memory.pageCount() + 63) >>> 6)];
+        this.nonZeroCount = new int[chunks];
+        this.stale = new boolean[chunks];
+    }
+
+    static int chunkCount(long pageCount) {
+        return (int) ((pageCount + Wire.CHUNK_PAGES - 1) / Wire.CHUNK_PAGES);
+    }
+
+    int chunks() {
+        return chunks;
+    }
+
+    long hash(int chunk) {
+        return hashes[chunk];
+    }
+
+    long[] hashes() {
+        return hashes.clone();
+    }
+
+    int pagesIn(int chunk) {
+        return (int) Math.min(Wire.CHUNK_PAGES, memory.pageCount() - (long) chunk * Wire.CHUNK_PAGES);
+    }
+
+    // ---- source ----
+
+    /** Source: re-hash chunk from memory; knownZero when every page of it was just sent as a zero page. */
+    void refreshFromMemory(int chunk, boolean knownZero) {
+        if (knownZero) {
+            hashes[chunk] = 0;
+            return;
+        }
+        long first = (long) chunk * Wire.CHUNK_PAGES;
+        int n = pagesIn(chunk);
+        boolean zero = true;
+        for (int i = 0; i < n && zero; i++) {
+            zero = memory.isZeroPage(first + i);
+        }
+        hashes[chunk] = zero ? 0 : memory.chunkDigests(chunk, chunk + 1)[0];
+    }
+
+    // ---- target ----
+
+    /** Target: the page now holds content (zero: all zeros); returns false if a zero page needs no write. */
+    boolean installed(long page, boolean zero) {
+        int w = (int) (page >>> 6);
+        long bit = 1L << page;
+        int chunk = (int) (page / Wire.CHUNK_PAGES);
+        boolean was = (nonZero[w] & bit) != 0;
+        stale[chunk] = true;
+        if (zero) {
+            if (was) {
+                nonZero[w] &= ~bit;
+                nonZeroCount[chunk]--;
+            }
+            return was;
+        }
+        if (!was) {
+            nonZero[w] |= bit;
+            nonZeroCount[chunk]++;
+        }
+        return true;
+    }
+
+    /** Target, at a SYNC: re-hash the channel's chunks written since the last one. */
+    void refreshStale(int channel, int channels) {
+        for (int c = channel; c < chunks; c += channels) {
+            if (stale[c]) {
+                stale[c] = false;
+                hashes[c] = nonZeroCount[c] == 0 ? 0 : memory.chunkDigests(c, c + 1)[0];
+            }
+        }
+    }
+
+    /** The whole-memory digest of a digest array. */
+    static long combine(long[] chunkHashes, long memorySize) {
+        ByteBuffer all = ByteBuffer.allocate(chunkHashes.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long h : chunkHashes) {
+            all.putLong(h);
+        }
+        return XXH.hash(all.array(), 0, all.capacity(), memorySize);
+    }
+}

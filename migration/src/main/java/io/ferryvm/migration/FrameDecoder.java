@@ -1,0 +1,150 @@
+package io.ferryvm.migration;
+
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * Turns a byte stream (any chunking) into checked frames, trusting nothing.
+ *
+ * <p>Implementation notes. An explicit state machine: HEADER (collect 20 bytes, then check magic,
+ * command, direction, flags, channel, sequence and the length against the command's bound, all before
+ * any allocation), PAYLOAD (collect exactly length bytes), then the CRC32C over header and payload; only
+ * then is a frame handed out. Any failure moves to FAILED for good: a stream that lied once is never
+ * parsed again. The payload buffer grows to the largest accepted frame and is reused.
+ */
+final class FrameDecoder {
+    enum State { HEADER, PAYLOAD, FAILED }
+
+    private int channel;
+    private final boolean atTarget;
+    private final ByteBuffer header = ByteBuffer.allocate(Wire.HEADER_BYTES);
+    private final CRC32C crc = new CRC32C();
+    private byte[] payload = new byte[4096];
+    private State state = State.HEADER;
+    private Command command;
+    private int length;
+    private int filled;
+    private long expectedSequence;
+    private int expectedCrc;
+
+    /**
+     * atTarget: this decoder reads what a source sends (else the target's return path). channel -1: the
+     * first frame (a HELLO) names the channel and every later frame must name the same.
+     */
+    FrameDecoder(int channel, boolean atTarget) {
+        this.channel = channel;
+        this.atTarget = atTarget;
+    }
+
+    int channel() {
+        return channel;
+    }
+
+    /** The payload buffer's size: never beyond the largest bound of any command. */
+    int bufferCapacity() {
+        return payload.length;
+    }
+
+    State state() {
+        return state;
+    }
+
+    /** Frames accepted so far (the index of the next one, as named in errors). */
+    long frames() {
+        return expectedSequence;
+    }
+
+    /**
+     * Consumes bytes of in; returns the next complete frame (in may hold more), or null when in ran dry
+     * first. Throws a StreamCorrupt MigrationException, after which the decoder accepts nothing.
+     */
+    Frame next(ByteBuffer in) {
+        if (state == State.FAILED) {
+            throw fail("stream already failed");
+        }
+        while (in.hasRemaining()) {
+            if (state == State.HEADER) {
+                int n = Math.min(header.remaining(), in.remaining());
+                ByteBuffer slice = in.slice(in.position(), n);
+                header.put(slice);
+                in.position(in.position() + n);
+                if (!header.hasRemaining()) {
+                    parseHeader();
+                    if (length == 0) {
+                        return complete();
+                    }
+                }
+            } else {
+                int n = Math.min(length - filled, in.remaining());
+                in.get(payload, filled, n);
+                filled += n;
+                if (filled == length) {
+                    return complete();
+                }
+            }
+        }
+        return null;
+    }
+
+    private void parseHeader() {
+        header.flip();
+        int magic = header.getInt(0);
+        if (magic != Wire.MAGIC) {
+            throw fail("bad magic 0x" + Integer.toHexString(magic));
+        }
+        int code = header.get(4) & 0xFF;
+        Command c = Command.of(code);
+        if (c == null) {
+            throw fail("unknown command " + code);
+        }
+        if (!c.mayReach(atTarget)) {
+            throw fail(c + " may not be sent to the " + (atTarget ? "target" : "source"));
+        }
+        int flags = header.get(5) & 0xFF;
+        if (flags != 0) {
+            throw fail("unknown flags 0x" + Integer.toHexString(flags));
+        }
+        int ch = header.getShort(6) & 0xFFFF;
+        if (channel < 0) {
+            channel = ch;
+        } else if (ch != channel) {
+            throw fail("frame names channel " + ch);
+        }
+        long seq = header.getInt(8) & 0xFFFFFFFFL;
+        if (seq != (expectedSequence & 0xFFFFFFFFL)) {
+            throw fail("sequence " + seq + ", expected " + (expectedSequence & 0xFFFFFFFFL));
+        }
+        long len = header.getInt(12) & 0xFFFFFFFFL;
+        int max = Wire.maxPayload(c);
+        if (len > max) {
+            throw fail(c + " length " + len + " > " + max + " bytes");
+        }
+        expectedCrc = header.getInt(16);
+        command = c;
+        length = (int) len;
+        filled = 0;
+        if (payload.length < length) {
+            payload = new byte[Math.max(length, Math.min(max, payload.length * 2))];
+        }
+        state = State.PAYLOAD;
+    }
+
+    private Frame complete() {
+        crc.reset();
+        crc.update(header.array(), 0, 16);
+        crc.update(payload, 0, length);
+        if ((int) crc.getValue() != expectedCrc) {
+            throw fail(command + " CRC32C mismatch");
+        }
+        Frame f = new Frame(command, channel, expectedSequence, ByteBuffer.wrap(payload, 0, length).slice());
+        expectedSequence++;
+        header.clear();
+        state = State.HEADER;
+        return f;
+    }
+
+    private MigrationException fail(String detail) {
+        state = State.FAILED;
+        return MigrationException.corrupt(channel, expectedSequence, detail);
+    }
+}

@@ -1,0 +1,944 @@
+package io.ferryvm.migration;
+
+import io.ferryvm.core.CoreException;
+import io.ferryvm.core.Host;
+import io.ferryvm.core.Ticker;
+import io.ferryvm.core.Vm;
+import io.ferryvm.core.VmStatus;
+import io.ferryvm.core.machine.DirtyBitmap;
+import io.ferryvm.core.machine.DirtyLog;
+import io.ferryvm.core.machine.GuestMemory;
+import io.ferryvm.core.machine.Machine;
+import io.ferryvm.core.machine.MachineState;
+import io.ferryvm.core.state.StateCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sending side of one migration: begin, perform, then confirm or abort.
+ *
+ * <p>Implementation notes. Perform opens one channel per {@code channels} and presents the token on
+ * each; a reader thread per channel takes the target's ACKs, page requests and ABORT. Pre-copy: the dirty
+ * log starts with every page dirty; each iteration the channel senders (one thread each) send the
+ * harvested pages of their own chunks and close the iteration with a SYNC, then the next harvest and
+ * the {@link ConvergenceEstimator} decide: switch over, iterate again (raising the throttle under
+ * auto-converge), or, at the iteration bound, fail, force, or go post-copy as requested. Switch-over
+ * pauses the guest, sends the union of the last harvests, then state and per-MiB digests, and waits for
+ * READY. Until confirm the source only ever pauses its guest, so any failure before finish resumes it
+ * exactly as it was; only once the target runs the guest in post-copy does a failure lose it.
+ *
+ * <p>Failure handling: whoever notices first (a sender, a reader, cancel) records the failure and
+ * starts a bounded abort: ABORT is offered to the target for at most a second, then every channel is
+ * closed, which unblocks any write stuck on a dead peer; the perform thread then cleans up.
+ */
+public final class MigrationSource {
+    private static final Logger LOG = LoggerFactory.getLogger(MigrationSource.class);
+    private static final long ABORT_GRACE_MS = 1000;
+
+    private final MigrationService service;
+    private final Host host;
+    private final Vm vm;
+    private final Machine machine;
+    private final MigrationRequest request;
+    private final MigrationOffer offer;
+    private final Ticker ticker;
+    private final Failpoints failpoints;
+    private final int channels;
+    private final int version;
+    private final boolean xorOk;
+    private final CountDownLatch aborted = new CountDownLatch(1);
+    private final CompletableFuture<Void> failed = new CompletableFuture<>();
+    private final CompletableFuture<Void> ready = new CompletableFuture<>();
+    private final CompletableFuture<Void> postCopyRunning = new CompletableFuture<>();
+    private final LongAdder wireBytes = new LongAdder();
+    private final ConvergenceEstimator estimator;
+    private final List<Double> dirtyRates = new ArrayList<>();
+    private final long tBegin;
+
+    private volatile MigrationFailure failure;
+    private volatile MigrationPhase phase = MigrationPhase.BEGUN;
+    private volatile boolean doneSending;
+    private volatile boolean postCopyStarted;
+    private boolean performed;
+    private boolean cleanedUp;
+    private MigrationReport report;
+
+    private FrameChannel[] chans;
+    private FrameWriter[] writers;
+    private Sender[] senders;
+    private ExecutorService pool;
+    private CompletableFuture<Void>[] helloAcks;
+    private GuestMemory memory;
+    private ChunkLedger ledger;
+    private boolean logStarted;
+    private String mode = "pre-copy";
+    private int iterations;
+    private int throttleMax;
+    private long tFirstPage;
+    private long tPause;
+    private long tFinalSent;
+    private long tReady;
+    private long tRunning;
+    private Thread aborter;
+
+    private MigrationSource(MigrationService service, Vm vm, Machine machine, MigrationRequest request, int version, long tBegin) {
+        this.service = service;
+        this.host = service.host();
+        this.vm = vm;
+        this.machine = machine;
+        this.request = request;
+        this.version = version;
+        this.ticker = service.ticker();
+        this.failpoints = service.failpoints();
+        this.channels = request.channels();
+        this.xorOk = request.compression() == Compression.XOR_LZ4 && version >= 2;
+        this.offer = new MigrationOffer(UUID.randomUUID(), vm.spec(), request, version, host.name());
+        this.estimator = new ConvergenceEstimator(ticker);
+        this.tBegin = tBegin;
+    }
+
+    static MigrationSource begin(MigrationService service, UUID vmId, MigrationRequest request) {
+        return begin(service, vmId, request, Wire.PROTOCOL.current());
+    }
+
+    /** Begin speaking an older protocol version (a source one release behind; tests of the version window). */
+    static MigrationSource begin(MigrationService service, UUID vmId, MigrationRequest request, int version) {
+        long t0 = service.ticker().nanos();
+        Host host = service.host();
+        Vm vm;
+        try {
+            vm = host.vm(vmId);
+        } catch (CoreException e) {
+            throw new MigrationException(new MigrationFailure.Rejected("begin", e.getMessage()));
+        }
+        service.failpoints().hit("source.begin", new CountDownLatch(0));
+        VmStatus s = vm.status();
+        if (s != VmStatus.RUNNING && s != VmStatus.PAUSED) {
+            throw new MigrationException(new MigrationFailure.Rejected("begin", "VM " + vm.spec().name() + " is "
+                    + s.name().toLowerCase() + "; only a running or paused VM migrates"));
+        }
+        Machine m;
+        try {
+            m = vm.beginMigrationOut();
+        } catch (CoreException e) {
+            throw new MigrationException(new MigrationFailure.Rejected("begin", e.getMessage()));
+        }
+        MigrationSource src = new MigrationSource(service, vm, m, request, version, t0);
+        try {
+            src.journal(MigrationPhase.BEGUN, "to be prepared");
+        } catch (CoreException e) {
+            vm.abortMigrationOut();
+            throw new MigrationException(new MigrationFailure.HostError(host.name(), "journal: " + e.getMessage()));
+        }
+        src.emit(MigrationPhase.BEGUN, 0, 0, 0, 0);
+        return src;
+    }
+
+    public MigrationOffer offer() {
+        return offer;
+    }
+
+    public MigrationPhase phase() {
+        return phase;
+    }
+
+    public MigrationFailure failure() {
+        return failure;
+    }
+
+    // ---- perform ----
+
+    /**
+     * Streams the guest to the prepared target: pre-copy iterations, then stop-and-copy of the rest with
+     * state and digests (or post-copy, if requested and needed). Returns once the target holds
+     * everything; the guest stays paused here until confirm or abort. On failure the guest resumes here
+     * (before post-copy) and the exception says why.
+     */
+    public void perform(MigrationTicket ticket) {
+        synchronized (this) {
+            if (performed) {
+                throw new IllegalStateException("migration " + offer.migrationId() + " was already performed");
+            }
+            performed = true;
+        }
+        if (!ticket.migrationId().equals(offer.migrationId())) {
+            throw new IllegalArgumentException("ticket for migration " + ticket.migrationId() + ", this is " + offer.migrationId());
+        }
+        try {
+            checkFailed();
+            phase = MigrationPhase.PERFORMING;
+            journal(MigrationPhase.PERFORMING, "to " + ticket.targetHost() + " at " + ticket.endpoint());
+            emit(MigrationPhase.PERFORMING, 0, 0, 0, 0);
+            memory = machine.memory().retain();
+            ledger = new ChunkLedger(memory);
+            connect(ticket);
+            if (request.stopAndCopy()) {
+                mode = "stop-and-copy";
+                tFirstPage = ticker.nanos();
+                switchover(null, 1);
+            } else {
+                precopy();
+            }
+        } catch (MigrationException e) {
+            fail(e.failure());
+            throw cleanup();
+        } catch (UncheckedIOException e) {
+            fail(new MigrationFailure.PeerLost("target", e.getCause().getMessage()));
+            throw cleanup();
+        } catch (CoreException e) {
+            fail(new MigrationFailure.HostError(host.name(), e.getMessage()));
+            throw cleanup();
+        } catch (RuntimeException e) {
+            LOG.error("migration {}: unexpected failure", offer.migrationId(), e);
+            fail(new MigrationFailure.HostError(host.name(), e.toString()));
+            throw cleanup();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void connect(MigrationTicket ticket) {
+        failpoints.hit("source.connect", aborted);
+        byte[] token = HexFormat.of().parseHex(ticket.token());
+        chans = new FrameChannel[channels];
+        writers = new FrameWriter[channels];
+        senders = new Sender[channels];
+        helloAcks = new CompletableFuture[channels];
+        RateLimiter limiter = request.bandwidthBytesPerSecond() > 0 ? new RateLimiter(request.bandwidthBytesPerSecond(), ticker) : null;
+        AtomicInteger n = new AtomicInteger();
+        pool = Executors.newFixedThreadPool(channels, r -> {
+            Thread t = new Thread(r, "ferry-send-" + offer.migrationId() + "-" + n.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        });
+        for (int c = 0; c < channels; c++) {
+            helloAcks[c] = new CompletableFuture<>();
+            try {
+                chans[c] = service.transport().connect(ticket.endpoint());
+            } catch (IOException e) {
+                throw new MigrationException(new MigrationFailure.PeerLost("target", "cannot connect channel " + c + " to "
+                        + ticket.endpoint() + ": " + e.getMessage()));
+            }
+            writers[c] = new FrameWriter(chans[c], c, limiter, wireBytes);
+            senders[c] = new Sender(c);
+            int index = c;
+            Thread reader = new Thread(() -> read(index), "ferry-srcread-" + offer.migrationId() + "-" + c);
+            reader.setDaemon(true);
+            reader.start();
+        }
+        for (int c = 0; c < channels; c++) {
+            ByteBuffer h = ByteBuffer.allocate(Wire.HELLO_BYTES);
+            h.putShort((short) version).putLong(offer.migrationId().getMostSignificantBits())
+                    .putLong(offer.migrationId().getLeastSignificantBits()).put(token).putShort((short) c)
+                    .putShort((short) channels).putLong(machine.memory().size()).putInt(Wire.PAGE).flip();
+            write(c, Command.HELLO, h);
+        }
+        for (int c = 0; c < channels; c++) {
+            await(helloAcks[c], "channel " + c + " handshake");
+        }
+    }
+
+    private void precopy() {
+        DirtyLog log = memory.dirtyLog();
+        log.start(true);
+        logStarted = true;
+        DirtyBitmap bm = log.harvest();
+        estimator.harvested(bm.count());
+        int throttle = 0;
+        tFirstPage = ticker.nanos();
+        for (int it = 1;; it++) {
+            failpoints.hit("source.precopy.iteration", it, aborted);
+            checkFailed();
+            estimator.iterationStarted();
+            long w0 = wireBytes.sum();
+            long z0 = pages(CodecId.ZERO);
+            long sent = sendRound(bm, it, false, it > 1, xorOk);
+            // Zero pages cost next to nothing: the rate that predicts the final copy counts the others only.
+            estimator.iterationEnded(sent - (pages(CodecId.ZERO) - z0), wireBytes.sum() - w0);
+            iterations = it;
+            DirtyBitmap next = log.harvest();
+            double rate = estimator.harvested(next.count());
+            double mib = rate * Wire.PAGE / (1 << 20);
+            dirtyRates.add(mib);
+            long expected = estimator.expectedDowntimeNanos(next.count(), distinctChunks(next), channels);
+            emit(MigrationPhase.PERFORMING, it, next.count(), mib, expected == Long.MAX_VALUE ? -1 : expected / 1_000_000);
+            if (expected <= request.downtimeLimit().toNanos()) {
+                switchover(next, it + 1);
+                return;
+            }
+            if (it >= request.maxIterations()) {
+                switch (request.onNonConvergence()) {
+                    case FORCE:
+                        switchover(next, it + 1);
+                        return;
+                    case POST_COPY:
+                        postCopy(next, it + 1);
+                        return;
+                    default:
+                        throw new MigrationException(new MigrationFailure.NotConverged(it, next.count(),
+                                expected == Long.MAX_VALUE ? -1 : expected / 1_000_000, throttle));
+                }
+            }
+            if (request.autoConverge()) {
+                throttle = throttle == 0 ? 20 : Math.min(99, throttle + 10);
+                machine.setThrottle(throttle);
+                throttleMax = Math.max(throttleMax, throttle);
+            }
+            bm = next;
+        }
+    }
+
+    private static long distinctChunks(DirtyBitmap bm) {
+        long n = 0;
+        long lastChunk = -1;
+        for (long p = bm.nextDirty(0); p >= 0; p = bm.nextDirty(p + 1)) {
+            long c = p / Wire.CHUNK_PAGES;
+            if (c != lastChunk) {
+                n++;
+                lastChunk = c;
+            }
+        }
+        return n;
+    }
+
+    /** Pause, send what is left, then state and digests; returns once the target has it all. */
+    private void switchover(DirtyBitmap next, int finalIteration) {
+        failpoints.hit("source.switchover", aborted);
+        DirtyBitmap fin = pause(next);
+        sendRound(fin, finalIteration, true, true, xorOk);
+        tFinalSent = ticker.nanos();
+        MachineState st = machine.saveState();
+        failpoints.hit("source.state", aborted);
+        write(0, Command.STATE, ByteBuffer.wrap(StateCodec.encode(st)));
+        sendWords(Command.DIGEST, ledger.hashes());
+        await(ready, "receipt of the stream by the target");
+        tReady = ticker.nanos();
+        sendDone();
+    }
+
+    private DirtyBitmap pause(DirtyBitmap next) {
+        tPause = ticker.nanos();
+        machine.pause();
+        phase = MigrationPhase.SWITCHED_OVER;
+        journal(MigrationPhase.SWITCHED_OVER, "guest paused");
+        emit(MigrationPhase.SWITCHED_OVER, iterations, next == null ? memory.pageCount() : next.count(), 0, 0);
+        if (next == null) {
+            return DirtyBitmap.all(memory.pageCount());
+        }
+        DirtyBitmap fin = next.union(memory.dirtyLog().harvest());
+        memory.dirtyLog().stop();
+        logStarted = false;
+        return fin;
+    }
+
+    /** Post-copy: pause, hand the target the state and the map of what it lacks, let it run, stream the rest. */
+    private void postCopy(DirtyBitmap next, int finalIteration) {
+        failpoints.hit("source.postcopy", aborted);
+        mode = "post-copy";
+        DirtyBitmap fin = pause(next);
+        MachineState st = machine.saveState();
+        long[] words = fin.toWords();
+        sendWords(Command.DIRTY_MAP, words);
+        write(0, Command.STATE, ByteBuffer.wrap(StateCodec.encode(st)));
+        write(0, Command.POSTCOPY, ByteBuffer.allocate(0));
+        await(postCopyRunning, "the target starting the guest");
+        tRunning = ticker.nanos();
+        postCopyStarted = true; // from here on the guest lives on the target
+        phase = MigrationPhase.POSTCOPY;
+        journal(MigrationPhase.POSTCOPY, fin.count() + " pages to stream");
+        emit(MigrationPhase.POSTCOPY, iterations, fin.count(), 0, 0);
+        failpoints.hit("source.postcopy.stream", aborted);
+        List<CompletableFuture<Long>> fs = new ArrayList<>();
+        for (Sender s : senders) {
+            fs.add(CompletableFuture.supplyAsync(() -> s.streamPostCopy(words, finalIteration), pool));
+        }
+        join(fs);
+        tFinalSent = ticker.nanos();
+        await(ready, "the last post-copy page on the target");
+        tReady = ticker.nanos();
+        sendDone();
+    }
+
+    private long sendRound(DirtyBitmap bm, int iteration, boolean fin, boolean cacheable, boolean xor) {
+        List<CompletableFuture<Long>> fs = new ArrayList<>();
+        for (Sender s : senders) {
+            fs.add(CompletableFuture.supplyAsync(() -> s.sendIteration(bm, iteration, fin, cacheable, xor), pool));
+        }
+        return join(fs);
+    }
+
+    private long join(List<CompletableFuture<Long>> fs) {
+        CompletableFuture<Void> all = CompletableFuture.allOf(fs.toArray(new CompletableFuture[0]));
+        try {
+            CompletableFuture.anyOf(all, failed).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException(new MigrationFailure.Cancelled("interrupted"));
+        } catch (ExecutionException e) {
+            throw unwrap(e.getCause());
+        }
+        checkFailed();
+        long sum = 0;
+        for (CompletableFuture<Long> f : fs) {
+            sum += f.join();
+        }
+        return sum;
+    }
+
+    private MigrationException unwrap(Throwable t) {
+        if (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (failure != null) {
+            return new MigrationException(failure);
+        }
+        if (t instanceof MigrationException) {
+            return (MigrationException) t;
+        }
+        if (t instanceof UncheckedIOException) {
+            return new MigrationException(new MigrationFailure.PeerLost("target", t.getCause().getMessage()));
+        }
+        if (t instanceof CoreException) {
+            return new MigrationException(new MigrationFailure.HostError(host.name(), t.getMessage()));
+        }
+        return new MigrationException(new MigrationFailure.HostError(host.name(), String.valueOf(t)));
+    }
+
+    private void await(CompletableFuture<Void> f, String what) {
+        try {
+            CompletableFuture.anyOf(f, failed).get(request.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new MigrationException(new MigrationFailure.TimedOut(what, request.timeout()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException(new MigrationFailure.Cancelled("interrupted"));
+        } catch (ExecutionException e) {
+            throw unwrap(e.getCause());
+        }
+        checkFailed();
+    }
+
+    private void sendWords(Command c, long[] words) {
+        for (int first = 0; first < words.length; first += Wire.MAX_WORDS_PER_FRAME) {
+            int n = Math.min(Wire.MAX_WORDS_PER_FRAME, words.length - first);
+            ByteBuffer b = ByteBuffer.allocate(8 + 8 * n);
+            b.putInt(first).putInt(n);
+            for (int i = 0; i < n; i++) {
+                b.putLong(words[first + i]);
+            }
+            b.flip();
+            write(0, c, b);
+        }
+    }
+
+    private void sendDone() {
+        doneSending = true;
+        for (int c = 0; c < channels; c++) {
+            write(c, Command.DONE, ByteBuffer.allocate(0));
+        }
+    }
+
+    private void write(int c, Command cmd, ByteBuffer payload) {
+        try {
+            writers[c].write(cmd, payload);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void checkFailed() {
+        MigrationFailure f = failure;
+        if (f != null) {
+            throw new MigrationException(f);
+        }
+    }
+
+    // ---- the return path ----
+
+    private void read(int c) {
+        FrameDecoder decoder = new FrameDecoder(c, false);
+        ByteBuffer in = ByteBuffer.allocate(64 * 1024);
+        in.flip();
+        try {
+            while (true) {
+                Frame f = decoder.next(in);
+                if (f == null) {
+                    in.compact();
+                    int n = chans[c].read(in);
+                    in.flip();
+                    if (n < 0) {
+                        if (!doneSending) {
+                            fail(new MigrationFailure.PeerLost("target", "channel " + c + " closed"));
+                        }
+                        return;
+                    }
+                    continue;
+                }
+                if (!onReturnFrame(c, f)) {
+                    return;
+                }
+            }
+        } catch (MigrationException e) {
+            fail(e.failure());
+        } catch (IOException e) {
+            if (!doneSending) {
+                fail(new MigrationFailure.PeerLost("target", "channel " + c + ": " + e.getMessage()));
+            }
+        } catch (java.nio.BufferUnderflowException e) {
+            fail(new MigrationFailure.StreamCorrupt(c, decoder.frames(), "return frame payload too short"));
+        }
+    }
+
+    private boolean onReturnFrame(int c, Frame f) {
+        ByteBuffer p = f.payload();
+        switch (f.command()) {
+            case ACK:
+                if (f.length() != Wire.ACK_BYTES) {
+                    throw MigrationException.corrupt(c, f.sequence(), "ACK of " + f.length() + " bytes");
+                }
+                int kind = p.get();
+                if (kind == Wire.ACK_HELLO) {
+                    helloAcks[c].complete(null);
+                } else if (kind == Wire.ACK_READY && c == 0) {
+                    ready.complete(null);
+                } else if (kind == Wire.ACK_POSTCOPY_RUNNING && c == 0) {
+                    postCopyRunning.complete(null);
+                } else {
+                    throw MigrationException.corrupt(c, f.sequence(), "unexpected ACK kind " + kind);
+                }
+                return true;
+            case PAGE_REQUEST:
+                if (c != 0 || f.length() != Wire.PAGE_REQUEST_BYTES) {
+                    throw MigrationException.corrupt(c, f.sequence(), "PAGE_REQUEST must be 4 bytes on channel 0");
+                }
+                long page = p.getInt() & 0xFFFFFFFFL;
+                if (page >= machine.memory().pageCount()) {
+                    throw MigrationException.corrupt(c, f.sequence(), "request for page " + page + " beyond the guest");
+                }
+                senders[Wire.channelOf(page, channels)].request(page);
+                return true;
+            case ABORT:
+                if (doneSending) {
+                    return false; // after READY the control plane carries finish's outcome to confirm or abort
+                }
+                String why = MigrationTarget.abortReason(p);
+                fail(helloAcks[c].isDone() ? new MigrationFailure.PeerLost("target", "aborted: " + why)
+                        : new MigrationFailure.Rejected("hello", why));
+                return false;
+            default:
+                throw MigrationException.corrupt(c, f.sequence(), "unexpected " + f.command() + " from the target");
+        }
+    }
+
+    // ---- one channel's sender ----
+
+    private final class Sender {
+        private final int index;
+        private final PageEncoder encoder;
+        private final ConcurrentLinkedQueue<Long> requests = new ConcurrentLinkedQueue<>();
+        private long sentNow;
+
+        Sender(int index) {
+            this.index = index;
+            this.encoder = new PageEncoder(memory, request.compression(), request.xorCacheBytes() / channels, this::frame);
+        }
+
+        private void frame(ByteBuffer payload) throws IOException {
+            writers[index].write(Command.RAM, payload);
+        }
+
+        void request(long page) {
+            requests.add(page);
+        }
+
+        long sendIteration(DirtyBitmap bm, int iteration, boolean fin, boolean cacheable, boolean xor) {
+            try {
+                long sent = 0;
+                int chunks = ledger.chunks();
+                for (int c = index; c < chunks; c += channels) {
+                    if (failure != null) {
+                        throw new MigrationException(failure);
+                    }
+                    long from = (long) c * Wire.CHUNK_PAGES;
+                    long to = from + ledger.pagesIn(c);
+                    int n = 0;
+                    int zeros = 0;
+                    for (long p = bm.nextDirty(from); p >= 0 && p < to; p = bm.nextDirty(p + 1)) {
+                        if (encoder.encode(p, cacheable, xor) == CodecId.ZERO) {
+                            zeros++;
+                        }
+                        n++;
+                    }
+                    if (n > 0) {
+                        ledger.refreshFromMemory(c, n == ledger.pagesIn(c) && zeros == n);
+                        sent += n;
+                    }
+                }
+                encoder.flush();
+                sync(iteration, fin, sent);
+                return sent;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private void sync(int iteration, boolean fin, long sent) throws IOException {
+            ByteBuffer s = ByteBuffer.allocate(Wire.SYNC_BYTES);
+            s.putInt(iteration).put((byte) (fin ? 1 : 0)).putLong(sent).flip();
+            writers[index].write(Command.SYNC, s);
+        }
+
+        /** Post-copy: every pending page of this channel once, requested pages first. */
+        long streamPostCopy(long[] pending, int iteration) {
+            try {
+                sentNow = 0;
+                int chunks = ledger.chunks();
+                for (int c = index; c < chunks; c += channels) {
+                    if (failure != null) {
+                        throw new MigrationException(failure);
+                    }
+                    long from = (long) c * Wire.CHUNK_PAGES;
+                    long to = from + ledger.pagesIn(c);
+                    for (long p = from; p < to; p++) {
+                        serveRequests(pending);
+                        if (take(pending, p)) {
+                            encoder.encode(p, false, false);
+                            sentNow++;
+                        }
+                    }
+                }
+                serveRequests(pending);
+                encoder.flush();
+                sync(iteration, true, sentNow);
+                return sentNow;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private void serveRequests(long[] pending) throws IOException {
+            Long r;
+            boolean any = false;
+            while ((r = requests.poll()) != null) {
+                if (!any) {
+                    encoder.flush(); // batches ascend: the requested page goes in a frame of its own
+                    any = true;
+                }
+                if (take(pending, r)) {
+                    encoder.encode(r, false, false);
+                    encoder.flush();
+                    sentNow++;
+                }
+            }
+        }
+
+        /** Clears the page's pending bit; the words of a chunk belong to this sender alone. */
+        private boolean take(long[] pending, long p) {
+            int w = (int) (p >>> 6);
+            long bit = 1L << p;
+            if ((pending[w] & bit) == 0) {
+                return false;
+            }
+            pending[w] &= ~bit;
+            return true;
+        }
+    }
+
+    // ---- failure, abort, confirm ----
+
+    /** Stops the migration from any thread; before finish the guest resumes here. */
+    public void cancel(String reason) {
+        fail(new MigrationFailure.Cancelled(reason));
+    }
+
+    private void fail(MigrationFailure f) {
+        synchronized (this) {
+            if (failure != null) {
+                return;
+            }
+            failure = f;
+        }
+        aborted.countDown();
+        failed.complete(null);
+        boolean crash = Failpoints.isCrash(f);
+        if (chans == null) {
+            return;
+        }
+        // Offer ABORT for a bounded time, then cut every channel: that unblocks writes stuck on a dead peer.
+        Thread t = new Thread(() -> {
+            if (!crash) {
+                byte[] r = f.describe().getBytes(StandardCharsets.UTF_8);
+                int n = Math.min(r.length, Wire.MAX_ABORT_BYTES);
+                Thread w = new Thread(() -> {
+                    try {
+                        ByteBuffer b = ByteBuffer.allocate(2 + n);
+                        b.putShort((short) n).put(r, 0, n).flip();
+                        writers[0].write(Command.ABORT, b);
+                    } catch (IOException | RuntimeException ignored) {
+                        // the target is gone or stuck: closing below tells it
+                    }
+                }, "ferry-abort-" + offer.migrationId());
+                w.setDaemon(true);
+                w.start();
+                try {
+                    w.join(ABORT_GRACE_MS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            for (FrameChannel ch : chans) {
+                if (ch != null) {
+                    ch.close();
+                }
+            }
+        }, "ferry-abort-close-" + offer.migrationId());
+        t.setDaemon(true);
+        aborter = t;
+        t.start();
+    }
+
+    /** Perform thread, after a failure: undo everything, resume the guest (unless post-copy lost it). */
+    private MigrationException cleanup() {
+        MigrationFailure f = failure;
+        finishCleanup(f);
+        return new MigrationException(f);
+    }
+
+    private synchronized void finishCleanup(MigrationFailure f) {
+        if (cleanedUp) {
+            return;
+        }
+        cleanedUp = true;
+        Thread a = aborter;
+        if (a != null) {
+            try {
+                a.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (pool != null) {
+            pool.shutdownNow();
+        }
+        if (memory != null) {
+            if (logStarted) {
+                memory.dirtyLog().stop();
+                logStarted = false;
+            }
+            memory.release();
+            memory = null;
+        }
+        long end = ticker.nanos();
+        MigrationReport.Outcome outcome = f instanceof MigrationFailure.Cancelled ? MigrationReport.Outcome.CANCELLED
+                : MigrationReport.Outcome.FAILED;
+        if (Failpoints.isCrash(f)) {
+            // This side "died": nothing resumes, nothing is journaled, as after a killed process.
+            phase = MigrationPhase.ABORTED;
+        } else if (postCopyStarted) {
+            phase = MigrationPhase.GUEST_LOST;
+            outcome = MigrationReport.Outcome.GUEST_LOST;
+            safeJournal(MigrationPhase.GUEST_LOST, f.describe());
+        } else {
+            try {
+                vm.abortMigrationOut();
+            } catch (CoreException e) {
+                LOG.error("migration {}: the source VM could not be resumed: {}", offer.migrationId(), e.getMessage());
+            }
+            phase = MigrationPhase.ABORTED;
+            safeJournal(MigrationPhase.ABORTED, f.describe());
+        }
+        report = buildReport(outcome, f, null, end);
+        LOG.info(report.toLogLine());
+        emit(phase, iterations, 0, 0, 0);
+    }
+
+    /** The control plane gave up (prepare or finish failed, or a cancel after perform): resume here and report. */
+    public MigrationReport abort(MigrationFailure why) {
+        fail(why);
+        finishCleanup(failure);
+        return report;
+    }
+
+    /**
+     * Confirm: the target finished and runs the guest; release it here for good. Never resumes: if this
+     * host cannot release the VM, the report says so and the VM stays paused here.
+     */
+    public synchronized MigrationReport confirm(MigrationTarget.Finished finished) {
+        if (cleanedUp) {
+            return report;
+        }
+        cleanedUp = true;
+        long told = ticker.nanos(); // the source learns here that the guest runs on the target
+        MigrationFailure problem = null;
+        try {
+            failpoints.hit("source.confirm", aborted);
+            journal(MigrationPhase.CONFIRMED, "guest runs on the target");
+            phase = MigrationPhase.CONFIRMED;
+        } catch (MigrationException e) {
+            problem = e.failure();
+        } catch (CoreException e) {
+            problem = new MigrationFailure.HostError(host.name(), "confirm journal: " + e.getMessage());
+        }
+        for (FrameChannel ch : chans) {
+            ch.close();
+        }
+        pool.shutdownNow();
+        if (memory != null) {
+            memory.release();
+            memory = null;
+        }
+        if (problem == null) {
+            try {
+                vm.completeMigrationOut();
+            } catch (CoreException e) {
+                problem = new MigrationFailure.HostError(host.name(), "release after confirm: " + e.getMessage());
+            }
+        }
+        report = buildReport(MigrationReport.Outcome.SUCCEEDED, problem, finished, told);
+        report = withTotal(report, ticker.nanos());
+        LOG.info(report.toLogLine());
+        emit(MigrationPhase.CONFIRMED, iterations, 0, 0, 0);
+        return report;
+    }
+
+    /**
+     * After the target aborted with its own, more precise failure (a CRC mismatch it saw, a failpoint of
+     * its own), the report names that root cause instead of "target lost".
+     */
+    synchronized MigrationReport blame(MigrationFailure rootCause) {
+        if (report != null && report.outcome() != MigrationReport.Outcome.SUCCEEDED && rootCause != null
+                && report.failure() instanceof MigrationFailure.PeerLost) {
+            MigrationReport r = report;
+            report = new MigrationReport(r.migrationId(), r.vm(), r.outcome(), rootCause, r.mode(), r.channels(), r.total(), r.setup(),
+                    r.downtime(), r.targetDowntime(), r.finalMemory(), r.state(), r.activation(), r.iterations(), r.wireBytes(),
+                    r.memoryBytes(), r.pagesByCodec(), r.xorHitRate(), r.meanThroughput(), r.peakThroughput(), r.dirtyRatesMiBps(),
+                    r.throttleReached(), r.postCopy(), r.postCopyFaults());
+        }
+        return report;
+    }
+
+    /** The report once the migration ended (confirm or abort), else null. */
+    public synchronized MigrationReport report() {
+        return report;
+    }
+
+    private MigrationReport buildReport(MigrationReport.Outcome outcome, MigrationFailure f, MigrationTarget.Finished fin, long end) {
+        Map<CodecId, Long> pages = new EnumMap<>(CodecId.class);
+        long hits = 0;
+        long lookups = 0;
+        if (senders != null) {
+            for (Sender s : senders) {
+                if (s == null) {
+                    continue;
+                }
+                for (CodecId c : CodecId.values()) {
+                    pages.merge(c, s.encoder.pages(c), Long::sum);
+                }
+                hits += s.encoder.xorHits();
+                lookups += s.encoder.xorHits() + s.encoder.xorMisses();
+            }
+        }
+        long wire = wireBytes.sum();
+        long start = tFirstPage == 0 ? end : tFirstPage;
+        long transferEnd = tReady != 0 ? tReady : end;
+        double mean = transferEnd > start ? wire * 1e9 / (transferEnd - start) : 0;
+        Duration downtime = Duration.ZERO;
+        Duration finalMem = Duration.ZERO;
+        Duration stateTime = Duration.ZERO;
+        Duration postCopy = Duration.ZERO;
+        if (tPause != 0) {
+            if (postCopyStarted) {
+                downtime = nanos(tRunning - tPause);
+                postCopy = fin != null ? fin.postCopy() : nanos((tReady != 0 ? tReady : end) - tRunning);
+            } else {
+                downtime = nanos((fin != null ? end : (tReady != 0 ? tReady : end)) - tPause);
+                finalMem = nanos(tFinalSent != 0 ? tFinalSent - tPause : 0);
+                stateTime = nanos(tReady != 0 && tFinalSent != 0 ? tReady - tFinalSent : 0);
+            }
+        }
+        return new MigrationReport(offer.migrationId(), vm.spec().name(), outcome, f, mode, channels, nanos(end - tBegin),
+                nanos(start - tBegin), downtime, fin == null ? Duration.ZERO : fin.targetDowntime(), finalMem, stateTime,
+                fin == null ? Duration.ZERO : fin.activation(), iterations, wire, machine.memory().size(), pages,
+                lookups == 0 ? 0 : (double) hits / lookups, mean, estimator.peakBytesPerSecond(), dirtyRates, throttleMax, postCopy,
+                fin == null ? 0 : fin.postCopyFaults());
+    }
+
+    private MigrationReport withTotal(MigrationReport r, long end) {
+        return new MigrationReport(r.migrationId(), r.vm(), r.outcome(), r.failure(), r.mode(), r.channels(), nanos(end - tBegin),
+                r.setup(), r.downtime(), r.targetDowntime(), r.finalMemory(), r.state(), r.activation(), r.iterations(), r.wireBytes(),
+                r.memoryBytes(), r.pagesByCodec(), r.xorHitRate(), r.meanThroughput(), r.peakThroughput(), r.dirtyRatesMiBps(),
+                r.throttleReached(), r.postCopy(), r.postCopyFaults());
+    }
+
+    private static Duration nanos(long n) {
+        return Duration.ofNanos(Math.max(0, n));
+    }
+
+    static MigrationReport rejectedReport(UUID vm, MigrationRequest request, MigrationFailure f) {
+        return new MigrationReport(new UUID(0, 0), vm.toString(), MigrationReport.Outcome.FAILED, f, "none", request.channels(),
+                Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, 0, 0, 0, Map.of(), 0,
+                0, 0, List.of(), 0, Duration.ZERO, 0);
+    }
+
+    private void journal(MigrationPhase p, String detail) {
+        service.journal().record(new MigrationJournal.Entry(offer.migrationId(), vm.spec().id(), vm.spec().name(),
+                MigrationJournal.Role.SOURCE, p, "", System.currentTimeMillis(), detail));
+    }
+
+    private void safeJournal(MigrationPhase p, String detail) {
+        try {
+            journal(p, detail);
+        } catch (CoreException e) {
+            LOG.error("migration {}: could not journal {}: {}", offer.migrationId(), p, e.getMessage());
+        }
+    }
+
+    private void emit(MigrationPhase p, int iteration, long dirty, double rateMiB, long expectedMs) {
+        try {
+            service.listener().onEvent(new MigrationEvent(offer.migrationId(), vm.spec().name(), p, iteration,
+                    senders == null ? 0 : pagesSent(), wireBytes.sum(), dirty, rateMiB, machine.throttlePercent(), expectedMs));
+        } catch (RuntimeException e) {
+            LOG.warn("migration {}: progress listener failed: {}", offer.migrationId(), e.toString());
+        }
+    }
+
+    private long pages(CodecId c) {
+        long n = 0;
+        for (Sender s : senders) {
+            n += s.encoder.pages(c);
+        }
+        return n;
+    }
+
+    private long pagesSent() {
+        long n = 0;
+        for (Sender s : senders) {
+            if (s != null) {
+                for (CodecId c : CodecId.values()) {
+                    n += s.encoder.pages(c);
+                }
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,230 @@
+package io.ferryvm.migration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferryvm.core.VmSpec;
+import io.ferryvm.core.VmStatus;
+import io.ferryvm.core.guest.Workload;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Failure at every phase: whatever breaks before finish, the source keeps running as before, the target
+ * holds nothing, the report says why, and the journals decide the guest is on the source.
+ */
+class FailureTest {
+    private static final long MEM = 16L << 20;
+    private static final Workload WALK = new Workload.PageWalk(0, 4 << 20, 20);
+
+    @TempDir
+    Path dir;
+
+    /** Short timeouts and forced iterations, so every per-iteration point is reached. */
+    private static MigrationRequest request() {
+        return MigrationRequest.defaults().withDowntimeLimit(Duration.ofNanos(1)).withMaxIterations(3)
+                .withNonConvergence(MigrationRequest.NonConvergence.FORCE).withTimeout(Duration.ofSeconds(10));
+    }
+
+    private static void assertOnSource(TwoHosts h, UUID vm, MigrationReport r) {
+        assertFalse(r.succeeded(), r.toLogLine());
+        assertTrue(r.failure() != null && !r.failure().describe().isEmpty(), "the report says why");
+        h.assertStillOnSource(vm, VmStatus.RUNNING);
+        assertEquals(MigrationJournal.Verdict.ON_SOURCE, MigrationJournal.decide(
+                h.from.journal().read(r.migrationId(), MigrationJournal.Role.SOURCE),
+                h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET)));
+    }
+
+    @ParameterizedTest(name = "error at {0}")
+    @ValueSource(strings = {"target.prepare", "source.connect", "target.hello", "source.precopy.iteration.1",
+        "source.precopy.iteration.2", "target.sync.2", "source.switchover", "source.state", "target.ready", "target.finish",
+        "target.activate"})
+    void anErrorBeforeFinishLeavesTheGuestOnTheSource(String point) {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            Failpoints fp = point.startsWith("source") ? h.sourceFailpoints : h.targetFailpoints;
+            fp.arm(point, Failpoints.Action.ERROR);
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationReport r = h.migrate(vm, request());
+            assertOnSource(h, vm, r);
+            if (point.equals("target.hello")) { // an unauthenticated channel is refused; the source hears why
+                assertEquals(new MigrationFailure.Rejected("hello", "failpoint target.hello fired (error)"), r.failure());
+            } else {
+                assertEquals(new MigrationFailure.Injected(point, Failpoints.Action.ERROR), r.failure(), r.toLogLine());
+            }
+            assertTrue(fp.fired().contains(point));
+            fp.disarm(point);
+            // and the guest is still intact and migratable afterwards
+            MigrationReport again = h.migrate(vm, MigrationRequest.defaults());
+            assertTrue(again.succeeded(), again.toLogLine());
+        }
+    }
+
+    @Test
+    void beginRefusesAndChangesNothing() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.sourceFailpoints.arm("source.begin", Failpoints.Action.ERROR);
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationReport r = h.migrate(vm, request());
+            assertEquals(MigrationReport.Outcome.FAILED, r.outcome());
+            h.assertStillOnSource(vm, VmStatus.RUNNING);
+            MigrationReport none = h.migrate(UUID.randomUUID(), request());
+            assertInstanceOf(MigrationFailure.Rejected.class, none.failure());
+        }
+    }
+
+    @Test
+    void aTargetThatRefusesLeavesTheSourceRunning() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            h.target.define(VmSpec.of("vm", 1, MEM, new Workload.Idle())); // the name is taken there
+            MigrationReport r = h.migrate(vm, request());
+            assertInstanceOf(MigrationFailure.Rejected.class, r.failure(), r.toLogLine());
+            assertTrue(r.failure().describe().contains("prepare"), r.toLogLine());
+            assertEquals(VmStatus.RUNNING, h.source.vm(vm).status());
+        }
+    }
+
+    @Test
+    void aKilledTargetLeavesTheSourceRunning() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.targetFailpoints.arm("target.sync.2", Failpoints.Action.CRASH);
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationReport r = h.migrate(vm, request());
+            assertOnSource(h, vm, r);
+            assertEquals(MigrationPhase.PREPARED, h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET).orElseThrow().phase(),
+                    "a killed target's journal stays where it was");
+        }
+    }
+
+    @Test
+    void aCrashedSourceLeavesTheTargetCleanedUp() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.sourceFailpoints.arm("source.precopy.iteration.2", Failpoints.Action.CRASH);
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationReport r = h.migrate(vm, request());
+            assertEquals(new MigrationFailure.Injected("source.precopy.iteration.2", Failpoints.Action.CRASH), r.failure());
+            assertFalse(h.target.has(vm), "the target discarded the incoming VM");
+            assertEquals(MigrationPhase.PERFORMING, h.from.journal().read(r.migrationId(), MigrationJournal.Role.SOURCE).orElseThrow().phase());
+            assertEquals(MigrationJournal.Verdict.ON_SOURCE, MigrationJournal.decide(
+                    h.from.journal().read(r.migrationId(), MigrationJournal.Role.SOURCE),
+                    h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET)));
+        }
+    }
+
+    @Test
+    void aHangingTargetTimesOutAndTheSourceResumes() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.targetFailpoints.arm("target.finish", Failpoints.Action.HANG);
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationReport r = h.migrate(vm, request().withTimeout(Duration.ofSeconds(2)));
+            assertInstanceOf(MigrationFailure.TimedOut.class, r.failure(), r.toLogLine());
+            assertOnSource(h, vm, r);
+        }
+    }
+
+    @Test
+    void cancelDuringPrecopyResumesTheSource() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.sourceFailpoints.arm("source.precopy.iteration.2", Failpoints.Action.HANG);
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationSource src = h.from.begin(vm, request());
+            MigrationTarget dst = h.to.prepare(src.offer());
+            CompletableFuture<Void> perform = CompletableFuture.runAsync(() -> src.perform(dst.ticket()));
+            org.awaitility.Awaitility.await().until(() -> h.sourceFailpoints.fired().contains("source.precopy.iteration.2"));
+            src.cancel("operator");
+            MigrationException e = assertThrows(MigrationException.class, () -> {
+                try {
+                    perform.join();
+                } catch (java.util.concurrent.CompletionException c) {
+                    throw c.getCause();
+                }
+            });
+            assertInstanceOf(MigrationFailure.Cancelled.class, e.failure());
+            dst.abort(e.failure());
+            MigrationReport r = src.abort(e.failure());
+            assertEquals(MigrationReport.Outcome.CANCELLED, r.outcome());
+            assertOnSource(h, vm, r);
+        }
+    }
+
+    @ParameterizedTest(name = "byte {0} of a frame")
+    @ValueSource(ints = {0, 4, 9, 13, 17, 30})
+    void aCorruptByteOnTheWireFailsTheMigration(int at) {
+        InMemoryTransport t = new InMemoryTransport();
+        AtomicInteger writes = new AtomicInteger();
+        t.intercept((conn, toTarget, bytes) -> {
+            // the 6th frame to the target on channel 0 is a RAM batch of the first iteration
+            if (conn == 0 && toTarget && writes.incrementAndGet() == 6 && bytes.length > at) {
+                bytes[at] ^= 0x5A;
+            }
+            return true;
+        });
+        try (TwoHosts h = new TwoHosts(dir, t)) {
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationReport r = h.migrate(vm, request());
+            assertInstanceOf(MigrationFailure.StreamCorrupt.class, r.failure(), r.toLogLine());
+            if (at >= 16) {
+                assertTrue(r.failure().describe().contains("CRC32C"), r.toLogLine());
+            }
+            assertOnSource(h, vm, r);
+        }
+    }
+
+    @Test
+    void aClosedChannelFailsTheMigration() {
+        InMemoryTransport t = new InMemoryTransport();
+        AtomicInteger writes = new AtomicInteger();
+        t.intercept((conn, toTarget, bytes) -> !(conn == 1 && toTarget && writes.incrementAndGet() == 4));
+        try (TwoHosts h = new TwoHosts(dir, t)) {
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationReport r = h.migrate(vm, request());
+            assertInstanceOf(MigrationFailure.PeerLost.class, r.failure(), r.toLogLine());
+            assertOnSource(h, vm, r);
+        }
+    }
+
+    @Test
+    void aWrongTokenIsRefusedOnEveryChannel() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationSource src = h.from.begin(vm, request());
+            MigrationTarget dst = h.to.prepare(src.offer());
+            MigrationTicket real = dst.ticket();
+            MigrationTicket forged = new MigrationTicket(real.migrationId(), "0".repeat(32), real.endpoint(), real.targetHost());
+            MigrationException e = assertThrows(MigrationException.class, () -> src.perform(forged));
+            assertInstanceOf(MigrationFailure.Rejected.class, e.failure());
+            assertTrue(e.getMessage().contains("token"), e.getMessage());
+            assertEquals(MigrationPhase.PREPARED, dst.phase(), "nothing authenticated: the target never started receiving");
+            assertTrue(dst.abort(e.failure()));
+            MigrationReport r = src.abort(e.failure());
+            assertOnSource(h, vm, r);
+        }
+    }
+
+    @Test
+    void aConfirmFailureNeverResumesTheSource() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.sourceFailpoints.arm("source.confirm", Failpoints.Action.ERROR);
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationReport r = h.migrate(vm, request());
+            assertTrue(r.succeeded(), "the target finished: the guest runs there " + r.toLogLine());
+            assertInstanceOf(MigrationFailure.Injected.class, r.failure());
+            assertEquals(VmStatus.RUNNING, h.target.vm(vm).status());
+            assertEquals(VmStatus.MIGRATING, h.source.vm(vm).status(), "left paused on the source, never resumed");
+            assertTrue(h.source.vm(vm).machine().isPaused());
+            assertEquals(MigrationJournal.Verdict.ON_TARGET, MigrationJournal.decide(
+                    h.from.journal().read(r.migrationId(), MigrationJournal.Role.SOURCE),
+                    h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET)));
+        }
+    }
+}

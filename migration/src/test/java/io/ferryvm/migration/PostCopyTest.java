@@ -1,0 +1,89 @@
+package io.ferryvm.migration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferryvm.core.VmStatus;
+import io.ferryvm.core.guest.Workload;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Post-copy: the target runs before all pages arrived; missing pages are fetched on first touch. */
+class PostCopyTest {
+    private static final long MEM = 32L << 20;
+
+    @TempDir
+    Path dir;
+
+    private static MigrationRequest postCopyNow(int channels) {
+        return MigrationRequest.defaults().withChannels(channels).withDowntimeLimit(Duration.ofNanos(1)).withMaxIterations(1)
+                .withNonConvergence(MigrationRequest.NonConvergence.POST_COPY);
+    }
+
+    @ParameterizedTest(name = "{0} channel(s)")
+    @ValueSource(ints = {1, 4})
+    void aPagewalkGuestFaultsInWhatItTouches(int channels) {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            Workload.PageWalk w = new Workload.PageWalk(0, 24 << 20, 0); // unthrottled: re-dirties everything constantly
+            UUID vm = h.start("walk", 2, MEM, w);
+            h.awaitSteps(vm, 50_000);
+            MigrationReport r = h.migrate(vm, postCopyNow(channels));
+            assertTrue(r.succeeded(), r.toLogLine());
+            assertEquals("post-copy", r.mode());
+            assertTrue(r.postCopy().toNanos() > 0, r.toLogLine());
+            assertEquals(MigrationPhase.FINISHED,
+                    h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET).orElseThrow().phase());
+            Guests.assertPageWalkIntact(h.target, vm, w, 2);
+        }
+    }
+
+    @Test
+    void aHotsetGuestMatchesItsTwinAfterPostCopy() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            Workload w = new Workload.HotSet(0, 16 << 20, 0.8, 0, 5);
+            UUID vm = h.start("hot", 2, MEM, w);
+            h.awaitSteps(vm, 20_000);
+            MigrationReport r = h.migrate(vm, postCopyNow(2));
+            assertTrue(r.succeeded(), r.toLogLine());
+            assertEquals("post-copy", r.mode());
+            Guests.assertTwinDigest(h.target, vm, w, MEM, 2, 20_000);
+        }
+    }
+
+    @Test
+    void losingTheStreamAfterTheTargetStartedLosesTheGuest() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.sourceFailpoints.arm("source.postcopy.stream", Failpoints.Action.ERROR);
+            UUID vm = h.start("walk", 1, MEM, new Workload.PageWalk(0, 24 << 20, 0));
+            h.awaitSteps(vm, 50_000);
+            MigrationReport r = h.migrate(vm, postCopyNow(2));
+            assertEquals(MigrationReport.Outcome.GUEST_LOST, r.outcome(), r.toLogLine());
+            assertFalse(h.target.has(vm), "the half-migrated guest is gone from the target");
+            assertEquals(VmStatus.MIGRATING, h.source.vm(vm).status(), "the source never resumes a guest that ran elsewhere");
+            assertTrue(h.source.vm(vm).machine().isPaused());
+            assertEquals(MigrationJournal.Verdict.LOST, MigrationJournal.decide(
+                    h.from.journal().read(r.migrationId(), MigrationJournal.Role.SOURCE),
+                    h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET)));
+        }
+    }
+
+    @Test
+    void aFailureBeforeTheTargetRunsStillResumesTheSource() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.sourceFailpoints.arm("source.postcopy", Failpoints.Action.ERROR);
+            UUID vm = h.start("walk", 1, MEM, new Workload.PageWalk(0, 24 << 20, 0));
+            h.awaitSteps(vm, 50_000);
+            MigrationReport r = h.migrate(vm, postCopyNow(2));
+            assertInstanceOf(MigrationFailure.Injected.class, r.failure());
+            assertEquals(MigrationReport.Outcome.FAILED, r.outcome());
+            h.assertStillOnSource(vm, VmStatus.RUNNING);
+        }
+    }
+}
