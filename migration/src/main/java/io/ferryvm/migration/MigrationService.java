@@ -67,6 +67,11 @@ public final class MigrationService {
         return MigrationSource.begin(this, vm, request);
     }
 
+    /** Begin under a migration id the control plane chose (so its records and this migration's agree). */
+    public MigrationSource begin(UUID vm, MigrationRequest request, UUID migrationId) {
+        return MigrationSource.begin(this, vm, request, Wire.PROTOCOL.current(), migrationId);
+    }
+
     /** Target, prepare: reserves placement and pre-faulted memory, listens, issues the one-time token. */
     public MigrationTarget prepare(MigrationOffer offer) {
         return MigrationTarget.prepare(this, offer);

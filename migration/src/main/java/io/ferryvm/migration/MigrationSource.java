@@ -102,7 +102,8 @@ public final class MigrationSource {
     private long tRunning;
     private Thread aborter;
 
-    private MigrationSource(MigrationService service, Vm vm, Machine machine, MigrationRequest request, int version, long tBegin) {
+    private MigrationSource(MigrationService service, Vm vm, Machine machine, MigrationRequest request, int version, long tBegin,
+            UUID migrationId) {
         this.service = service;
         this.host = service.host();
         this.vm = vm;
@@ -113,17 +114,21 @@ public final class MigrationSource {
         this.failpoints = service.failpoints();
         this.channels = request.channels();
         this.xorOk = request.compression() == Compression.XOR_LZ4 && version >= 2;
-        this.offer = new MigrationOffer(UUID.randomUUID(), vm.spec(), request, version, host.name());
+        this.offer = new MigrationOffer(migrationId, vm.spec(), request, version, host.name());
         this.estimator = new ConvergenceEstimator(ticker);
         this.tBegin = tBegin;
     }
 
     static MigrationSource begin(MigrationService service, UUID vmId, MigrationRequest request) {
-        return begin(service, vmId, request, Wire.PROTOCOL.current());
+        return begin(service, vmId, request, Wire.PROTOCOL.current(), UUID.randomUUID());
+    }
+
+    static MigrationSource begin(MigrationService service, UUID vmId, MigrationRequest request, int version) {
+        return begin(service, vmId, request, version, UUID.randomUUID());
     }
 
     /** Begin speaking an older protocol version (a source one release behind; tests of the version window). */
-    static MigrationSource begin(MigrationService service, UUID vmId, MigrationRequest request, int version) {
+    static MigrationSource begin(MigrationService service, UUID vmId, MigrationRequest request, int version, UUID migrationId) {
         long t0 = service.ticker().nanos();
         Host host = service.host();
         Vm vm;
@@ -144,7 +149,7 @@ public final class MigrationSource {
         } catch (CoreException e) {
             throw new MigrationException(new MigrationFailure.Rejected("begin", e.getMessage()));
         }
-        MigrationSource src = new MigrationSource(service, vm, m, request, version, t0);
+        MigrationSource src = new MigrationSource(service, vm, m, request, version, t0, migrationId);
         try {
             src.journal(MigrationPhase.BEGUN, "to be prepared");
         } catch (CoreException e) {

@@ -37,12 +37,28 @@ public final class AgentProtocol {
      * progress and the outcome go to the orchestrator as MigrationUpdate / MigrationEnded.
      */
     public record MigrateOut(UUID migrationId, UUID vm, String targetHost, ActorRef<Command> target,
-            io.ferryvm.cluster.api.MigrationOptions options,
-            ActorRef<io.ferryvm.cluster.orchestrator.OrchestratorProtocol.Command> orchestrator, ActorRef<Reply> replyTo)
-            implements Command {}
+            io.ferryvm.cluster.api.MigrationOptions options, ActorRef<Reply> replyTo) implements Command {}
 
     /** Source: cancel a migration before finish (the guest goes on here). */
     public record CancelOut(UUID migrationId, String reason) implements Command {}
+
+    /** Target, prepare: place the incoming VM, pre-fault its memory, listen, issue the one-time token. */
+    public record PrepareIn(io.ferryvm.migration.MigrationOffer offer, ActorRef<Prepared> replyTo) implements Command {}
+
+    public record Prepared(boolean ok, String error, io.ferryvm.migration.MigrationTicket ticket) implements WireMessage {}
+
+    /** Target, finish: verify the memory digest and resume the guest here. */
+    public record FinishIn(UUID migrationId, ActorRef<FinishReply> replyTo) implements Command {}
+
+    public record FinishReply(boolean ok, String error, io.ferryvm.migration.MigrationTarget.Finished finished)
+            implements WireMessage {}
+
+    /** Target: the source gave up before finish; the target frees everything (unless it finished already). */
+    public record AbortIn(UUID migrationId, String reason, ActorRef<AbortReply> replyTo) implements Command {}
+
+    /** aborted false: the target had finished already, and finished says how (the guest runs there). */
+    public record AbortReply(boolean aborted, String targetFailure, io.ferryvm.migration.MigrationTarget.Finished finished)
+            implements WireMessage {}
 
     /** An error kind an API can map to a status code (engine-core's kinds, plus the cluster's own). */
     public enum ErrorKind { NONE, NOT_FOUND, ILLEGAL, INVALID, RESOURCES, ALREADY_EXISTS, UNAVAILABLE, FAILED }

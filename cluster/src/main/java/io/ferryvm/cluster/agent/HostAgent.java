@@ -11,6 +11,7 @@ import io.ferryvm.cluster.agent.AgentProtocol.HostStatus;
 import io.ferryvm.cluster.agent.AgentProtocol.Reply;
 import io.ferryvm.cluster.agent.AgentProtocol.SetDraining;
 import io.ferryvm.cluster.agent.AgentProtocol.VmRecord;
+import io.ferryvm.cluster.orchestrator.OrchestratorProtocol;
 import io.ferryvm.core.CoreException;
 import io.ferryvm.core.Host;
 import io.ferryvm.core.Vm;
@@ -25,7 +26,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.function.BiConsumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -51,28 +51,30 @@ public final class HostAgent extends AbstractBehavior<Command> {
     private final Host host;
     private final AgentState state;
     private final String address;
-    private final BiConsumer<HostStatus, ActorRef<Command>> reporter;
+    private final ActorRef<OrchestratorProtocol.Command> orchestrator;
+    private final MigrationAgent migrations;
 
-    private HostAgent(ActorContext<Command> ctx, Host host, AgentState state, String address,
-            BiConsumer<HostStatus, ActorRef<Command>> reporter) {
+    private HostAgent(ActorContext<Command> ctx, Host host, AgentState state, String address, MigrationAgent migrations,
+            ActorRef<OrchestratorProtocol.Command> orchestrator) {
         super(ctx);
         this.host = host;
         this.state = state;
         this.address = address;
-        this.reporter = reporter;
+        this.migrations = migrations;
+        this.orchestrator = orchestrator;
     }
 
     /**
-     * An agent for host, registered with the receptionist. reporter receives every status report with the
-     * agent's own ref (the node sends them to the orchestrator singleton).
+     * An agent for host, registered with the receptionist, reporting to the orchestrator through this
+     * node's singleton proxy (so reports and migration outcomes reach whichever node runs it).
      */
-    public static Behavior<Command> create(Host host, AgentState state, String address,
-            BiConsumer<HostStatus, ActorRef<Command>> reporter) {
+    public static Behavior<Command> create(Host host, AgentState state, String address, MigrationAgent migrations,
+            ActorRef<OrchestratorProtocol.Command> orchestrator) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
             return Behaviors.withTimers(timers -> {
                 timers.startTimerWithFixedDelay(Tick.INSTANCE, REPORT_EVERY);
-                return new HostAgent(ctx, host, state, address, reporter);
+                return new HostAgent(ctx, host, state, address, migrations, orchestrator);
             });
         });
     }
@@ -88,6 +90,14 @@ public final class HostAgent extends AbstractBehavior<Command> {
                 })
                 .onMessage(SetDraining.class, this::onDraining)
                 .onMessage(CheckGuest.class, this::onCheck)
+                .onMessage(AgentProtocol.MigrateOut.class, this::onMigrateOut)
+                .onMessage(AgentProtocol.CancelOut.class, m -> {
+                    migrations.cancel(m.migrationId(), m.reason());
+                    return this;
+                })
+                .onMessage(AgentProtocol.PrepareIn.class, this::onPrepareIn)
+                .onMessage(AgentProtocol.FinishIn.class, this::onFinishIn)
+                .onMessage(AgentProtocol.AbortIn.class, this::onAbortIn)
                 .onMessageEquals(Tick.INSTANCE, () -> {
                     report();
                     return this;
@@ -141,6 +151,66 @@ public final class HostAgent extends AbstractBehavior<Command> {
         });
         m.replyTo().tell(r);
         report();
+        return this;
+    }
+
+    private Behavior<Command> onMigrateOut(AgentProtocol.MigrateOut m) {
+        ActorRef<Command> self = getContext().getSelf();
+        try {
+            migrations.migrateOut(m.migrationId(), m.vm(), m.targetHost(), m.options(),
+                    new AskTargetControl(m.target(), getContext().getSystem(), MigrationAgent.request(m.options()).timeout()),
+                    p -> orchestrator.tell(new OrchestratorProtocol.MigrationUpdate(p)),
+                    s -> {
+                        orchestrator.tell(new OrchestratorProtocol.MigrationEnded(s));
+                        self.tell(Tick.INSTANCE);
+                    });
+            m.replyTo().tell(Reply.ok(host.info(m.vm())));
+        } catch (io.ferryvm.migration.MigrationException e) {
+            m.replyTo().tell(Reply.failed(ErrorKind.ILLEGAL, e.failure().describe()));
+        } catch (CoreException e) {
+            m.replyTo().tell(Reply.failed(kindOf(e), e.getMessage()));
+        }
+        report();
+        return this;
+    }
+
+    private Behavior<Command> onPrepareIn(AgentProtocol.PrepareIn m) {
+        ActorRef<Command> self = getContext().getSelf();
+        migrations.workers().execute(() -> {
+            try {
+                m.replyTo().tell(new AgentProtocol.Prepared(true, "", migrations.prepareIn(m.offer())));
+            } catch (io.ferryvm.migration.MigrationException e) {
+                m.replyTo().tell(new AgentProtocol.Prepared(false, e.failure().describe(), null));
+            } catch (RuntimeException e) {
+                m.replyTo().tell(new AgentProtocol.Prepared(false, "prepare on " + host.name() + " failed: " + e.getMessage(), null));
+            }
+            self.tell(Tick.INSTANCE);
+        });
+        return this;
+    }
+
+    private Behavior<Command> onFinishIn(AgentProtocol.FinishIn m) {
+        ActorRef<Command> self = getContext().getSelf();
+        migrations.workers().execute(() -> {
+            try {
+                m.replyTo().tell(new AgentProtocol.FinishReply(true, "", migrations.finishIn(m.migrationId())));
+            } catch (io.ferryvm.migration.MigrationException e) {
+                m.replyTo().tell(new AgentProtocol.FinishReply(false, e.failure().describe(), null));
+            } catch (RuntimeException e) {
+                m.replyTo().tell(new AgentProtocol.FinishReply(false, "finish on " + host.name() + " failed: " + e.getMessage(), null));
+            }
+            self.tell(Tick.INSTANCE);
+        });
+        return this;
+    }
+
+    private Behavior<Command> onAbortIn(AgentProtocol.AbortIn m) {
+        ActorRef<Command> self = getContext().getSelf();
+        migrations.workers().execute(() -> {
+            MigrationAgent.AbortOutcome a = migrations.abortIn(m.migrationId(), m.reason());
+            m.replyTo().tell(new AgentProtocol.AbortReply(a.aborted(), a.targetFailure(), a.finishedInstead()));
+            self.tell(Tick.INSTANCE);
+        });
         return this;
     }
 
@@ -200,7 +270,7 @@ public final class HostAgent extends AbstractBehavior<Command> {
     }
 
     private void report() {
-        reporter.accept(status(), getContext().getSelf());
+        orchestrator.tell(new OrchestratorProtocol.HostReport(status(), getContext().getSelf()));
     }
 
     /** Runs a host operation; engine-core errors become a reply with their kind and message. */

@@ -5,6 +5,9 @@ import com.typesafe.config.ConfigFactory;
 import io.ferryvm.cluster.agent.AgentProtocol;
 import io.ferryvm.cluster.agent.AgentState;
 import io.ferryvm.cluster.agent.HostAgent;
+import io.ferryvm.cluster.agent.MigrationAgent;
+import io.ferryvm.migration.Failpoints;
+import io.ferryvm.migration.TcpTransport;
 import io.ferryvm.cluster.api.ClusterApi;
 import io.ferryvm.cluster.api.ClusterEvent;
 import io.ferryvm.cluster.api.RestApi;
@@ -47,6 +50,7 @@ public final class FerryNode implements AutoCloseable {
     private final ActorRef<AgentProtocol.Command> agent;
     private final ClusterApi api;
     private final ServerBinding binding;
+    private final MigrationAgent migrations;
 
     private record Refs(ActorRef<OrchestratorProtocol.Command> orchestrator, ActorRef<Topic.Command<ClusterEvent>> events,
             ActorRef<AgentProtocol.Command> agent) {}
@@ -56,6 +60,7 @@ public final class FerryNode implements AutoCloseable {
         this.host = Host.open(new HostConfig(config.name(), config.stateDir().resolve("host"), config.inventory(),
                 Placements.hostPlacer(config.inventory()), null));
         AgentState state = new AgentState(config.stateDir());
+        this.migrations = new MigrationAgent(host, new TcpTransport(config.bindHost()), Failpoints.fromEnvironment());
         CompletableFuture<Refs> refs = new CompletableFuture<>();
         String address = "pekko://ferry@" + config.bindHost() + ":" + config.port();
         this.system = ActorSystem.create(Behaviors.setup(ctx -> {
@@ -63,8 +68,7 @@ public final class FerryNode implements AutoCloseable {
             ActorRef<OrchestratorProtocol.Command> proxy = ClusterSingleton.get(ctx.getSystem()).init(
                     SingletonActor.of(Orchestrator.create(new Placements(), topic, config.haRestartDelay()), "orchestrator")
                             .withStopMessage(OrchestratorProtocol.Stop.INSTANCE));
-            ActorRef<AgentProtocol.Command> a = ctx.spawn(HostAgent.create(host, state, address,
-                    (status, self) -> proxy.tell(new OrchestratorProtocol.HostReport(status, self))), "host-agent",
+            ActorRef<AgentProtocol.Command> a = ctx.spawn(HostAgent.create(host, state, address, migrations, proxy), "host-agent",
                     DispatcherSelector.blocking());
             refs.complete(new Refs(proxy, topic, a));
             return Behaviors.empty();
@@ -147,6 +151,7 @@ public final class FerryNode implements AutoCloseable {
         } catch (Exception e) {
             LOG.warn("node {} did not terminate cleanly: {}", config.name(), e.toString());
         }
+        migrations.close();
         host.close();
     }
 

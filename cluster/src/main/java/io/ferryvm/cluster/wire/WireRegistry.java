@@ -52,7 +52,14 @@ final class WireRegistry {
             OrchestratorProtocol.PlannedMove.class,
             // API values and events
             MigrationOptions.class, MigrationProgress.class, MigrationSummary.class, ClusterEvent.VmChanged.class,
-            ClusterEvent.VmRemoved.class, ClusterEvent.HostChanged.class, ClusterEvent.Migration.class);
+            ClusterEvent.VmRemoved.class, ClusterEvent.HostChanged.class, ClusterEvent.Migration.class,
+            // the migration control plane between host agents
+            AgentProtocol.PrepareIn.class, AgentProtocol.Prepared.class, AgentProtocol.FinishIn.class,
+            AgentProtocol.FinishReply.class, AgentProtocol.AbortIn.class, AgentProtocol.AbortReply.class,
+            io.ferryvm.migration.MigrationOffer.class, io.ferryvm.migration.MigrationRequest.class,
+            io.ferryvm.migration.Compression.class, io.ferryvm.migration.MigrationRequest.NonConvergence.class,
+            io.ferryvm.migration.MigrationTicket.class, io.ferryvm.migration.Endpoint.class,
+            io.ferryvm.migration.MigrationTarget.Finished.class, java.time.Duration.class);
 
     private WireRegistry() {}
 
