@@ -149,9 +149,15 @@ public final class ClusterScheduler {
         if (vmHost.containsKey(r.id())) {
             throw new NumaException(NumaException.Kind.ALREADY_EXISTS, "VM " + r.id() + " is already placed on " + vmHost.get(r.id()).name);
         }
-        return placeExcept(r, null);
+        Fit f = placeExcept(r, null);
+        if (f instanceof Placement p && vmHost.putIfAbsent(r.id(), slot(p.host())) != null) {
+            unclaim(slot(p.host()), r.id());
+            throw new NumaException(NumaException.Kind.ALREADY_EXISTS, "VM " + r.id() + " was placed concurrently by another caller");
+        }
+        return f;
     }
 
+    /** Finds, claims and returns a placement on any enabled host but excluded; the VM directory is the caller's. */
     private Fit placeExcept(VmRequest r, Slot excluded) {
         boolean auto = r.numa().guestNodes() == 0 && r.numa().nodes().isEmpty();
         for (int attempt = 0; attempt < config.maxAttempts(); attempt++) {
@@ -165,10 +171,6 @@ public final class ClusterScheduler {
                 return search.rejection();
             }
             if (claim(c.slot, c.placement)) {
-                if (vmHost.putIfAbsent(r.id(), c.slot) != null) {
-                    unclaim(c.slot, r.id());
-                    throw new NumaException(NumaException.Kind.ALREADY_EXISTS, "VM " + r.id() + " was placed concurrently by another caller");
-                }
                 placed.increment();
                 return c.placement;
             }

@@ -21,7 +21,7 @@ public enum Constraint {
     THREAD_POLICY,
     /** Shared vCPUs would exceed the node's shared pCPUs times the overcommit ratio. */
     SHARED_CPUS,
-    /** Cluster: every host that could fit already holds a member of the VM's anti-affinity group. */
+    /** The host (in a cluster: every host that could fit) already holds a member of the VM's anti-affinity group. */
     ANTI_AFFINITY,
     /** Cluster: no enabled host at all. */
     NO_HOSTS,

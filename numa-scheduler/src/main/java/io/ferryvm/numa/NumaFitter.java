@@ -130,6 +130,9 @@ public final class NumaFitter {
 
         Fit run(int extraNodes) {
             int n = t.nodeCount();
+            if (s.hasGroup(r.group())) {
+                return new Rejection(Constraint.ANTI_AFFINITY, "host " + t.name + " already holds a member of group '" + r.group() + "'");
+            }
             if (spec.guestNodes() > n) {
                 return new Rejection(Constraint.HOST_NODES, "host " + t.name + " has " + n + " NUMA nodes, the VM asks for " + spec.guestNodes());
             }
