@@ -32,7 +32,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * cost a retry but never a wrong placement. Candidates: the first {@code candidates} hosts that fit, in
  * index order (Borg's "relaxed randomisation": enough feasible hosts, not all of them). VMs the
  * scheduler may split over host nodes (guest nodes 0) are first fitted on as few nodes as their size
- * needs on every candidate host, and only if no host can do that, on more.
+ * needs on every candidate host, and only if no host can do that, on more; likewise PREFERRED memory
+ * spills to a remote node only when no host has it all local.
  */
 public final class ClusterScheduler {
     public enum Policy { PACK, SPREAD }
@@ -159,11 +160,11 @@ public final class ClusterScheduler {
 
     /** Finds, claims and returns a placement on any enabled host but excluded; the VM directory is the caller's. */
     private Fit placeExcept(VmRequest r, Slot excluded) {
-        boolean auto = r.numa().guestNodes() == 0 && r.numa().nodes().isEmpty();
+        boolean relaxable = r.numa().guestNodes() == 0 && r.numa().nodes().isEmpty() || r.numa().memory() == NumaSpec.MemoryMode.PREFERRED;
         for (int attempt = 0; attempt < config.maxAttempts(); attempt++) {
             Search search = new Search(r, excluded, attempt == 0 ? 0 : ThreadLocalRandom.current().nextInt(1, Integer.MAX_VALUE));
             Choice c = search.choose(0);
-            if (c == null && auto) {
+            if (c == null && relaxable) {
                 c = search.choose(Integer.MAX_VALUE);
             }
             if (c == null) {
@@ -333,6 +334,8 @@ public final class ClusterScheduler {
         final int rotate;
         final double cpuNeed;
         final long memNeed;
+        final boolean auto;
+        int extra;
         Rejection closest;
         int closestRank = -1;
         int groupBlocked;
@@ -344,6 +347,7 @@ public final class ClusterScheduler {
             this.rotate = rotate;
             this.cpuNeed = r.dedicated() ? r.vcpus() : r.vcpus() / config.cpuOvercommit();
             this.memNeed = r.numa().pageSizeKiB() == 4 ? r.memoryBytes() : 0;
+            this.auto = r.numa().guestNodes() == 0 && r.numa().nodes().isEmpty();
         }
 
         boolean accept(int id) {
@@ -359,10 +363,21 @@ public final class ClusterScheduler {
                 groupBlocked++;
                 return false;
             }
-            return true;
+            if (extra != 0 || !auto || memNeed == 0) {
+                return true;
+            }
+            // local pass, an even split over the fewest nodes: k nodes must each have room for one part (cheap, before any fit)
+            int k = NumaFitter.minNodes(st.topo, r);
+            if (k < 1) {
+                return false;
+            }
+            long cellMem = ((memNeed >> 12) + k - 1) / k << 12;
+            double cellCpu = r.dedicated() ? (r.vcpus() + k - 1) / k : Math.ceil((double) r.vcpus() / k) / config.cpuOvercommit();
+            return st.nodesFit(k, cellCpu, cellMem);
         }
 
         Choice choose(int extraNodes) {
+            extra = extraNodes;
             Slot[] all = slots;
             int limit = 64;
             int[] buf = new int[limit];
@@ -422,7 +437,7 @@ public final class ClusterScheduler {
             double fc = (st.freeCpus() - cpuNeed) / Math.max(1, st.topo.guestCpuCount());
             double fm = (double) (st.freeMemory() - memNeed) / Math.max(1, st.topo.totalMemory());
             double imbalance = Math.abs(fc - fm);
-            return config.policy() == Policy.PACK ? 0.5 * (fc + fm) + imbalance : -0.5 * (fc + fm) + imbalance;
+            return config.policy() == Policy.PACK ? 0.5 * (fc + fm) + NumaFitter.IMBALANCE * imbalance : -0.5 * (fc + fm) + NumaFitter.IMBALANCE * imbalance;
         }
 
         Rejection rejection() {

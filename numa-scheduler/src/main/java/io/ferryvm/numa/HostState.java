@@ -161,6 +161,17 @@ public final class HostState {
         return freeMemory;
     }
 
+    /** True if k nodes each have this many free pCPU-equivalents and bytes (necessary for a k-node even split). */
+    boolean nodesFit(int k, double cpus, long bytes) {
+        int found = 0;
+        for (int n = 0; n < pool.length && found < k; n++) {
+            if (freeCpus(n, 0) + 1e-9 >= cpus && topo.nodeMemory[n] - memUsed[n] >= bytes) {
+                found++;
+            }
+        }
+        return found >= k;
+    }
+
     double freeCpus(int n, int extraShared) {
         return pool[n] - (shared[n] + extraShared) / overcommit;
     }

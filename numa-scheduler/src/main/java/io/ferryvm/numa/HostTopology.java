@@ -48,6 +48,8 @@ public final class HostTopology {
     final int[][] distance;
     final int[] nodeGuestCpus;
     final int maxThreadsPerCore;
+    final int maxNodeGuestCpus;
+    final long maxNodeMemory;
     private final Map<Integer, Integer> nodeIndex = new HashMap<>();
     private final Map<Integer, Integer> cpuIndex = new HashMap<>();
 
@@ -147,6 +149,8 @@ public final class HostTopology {
             }
             nodeMemory[i] = Math.max(0, nodes.get(i).memoryBytes() - huge - reserve.memoryPerNode()) & ~4095L;
         }
+        maxNodeGuestCpus = Arrays.stream(nodeGuestCpus).max().orElse(0);
+        maxNodeMemory = Arrays.stream(nodeMemory).max().orElse(0);
         distance = new int[n][n];
         for (int i = 0; i < n; i++) {
             List<Integer> d = nodes.get(i).distances();

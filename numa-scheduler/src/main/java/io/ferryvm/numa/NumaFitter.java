@@ -20,7 +20,7 @@ import java.util.Map;
  * guest nodes are assigned in increasing host-node order, so an even split of k cells on n nodes costs
  * C(n,k) leaves, not n!/(n-k)! (70 instead of 1680 for 4 of 8).
  *
- * <p>Packing cost of a node after the cell lands: {@code 0.5*(fc+fm) + |fc-fm|}, fc and fm being the
+ * <p>Packing cost of a node after the cell lands: {@code 0.5*(fc+fm) + 4*|fc-fm|}, fc and fm being the
  * node's free CPU and memory fractions; the first term prefers fuller nodes (keeps empty nodes for big
  * VMs), the second penalises leaving one resource free while the other is exhausted (stranding).
  * Dedicated pCPUs inside a node fill partly used cores first, so whole cores stay free for isolate and
@@ -32,6 +32,8 @@ import java.util.Map;
  */
 public final class NumaFitter {
     private static final double NODE_WEIGHT = 1000;
+    /** Weight of |free CPU share - free memory share| against fullness: 4 measured best in the fill benchmark (1, 4 tried). */
+    static final double IMBALANCE = 4;
 
     /** The best placement with the fewest host nodes this host allows. */
     public Fit fit(HostState state, VmRequest request) {
@@ -40,7 +42,8 @@ public final class NumaFitter {
 
     /**
      * Like {@link #fit(HostState, VmRequest)}, but a scheduler-chosen split (guest nodes 0) may use at most
-     * {@code extraNodes} more host nodes than the VM's size needs on an empty node of this host.
+     * {@code extraNodes} more host nodes than the VM's size needs on an empty node of this host, and with
+     * 0 PREFERRED memory may not spill to other nodes (a cluster first looks for a fully local host).
      */
     public Fit fit(HostState state, VmRequest request, int extraNodes) {
         return new Search(state, request).run(extraNodes);
@@ -54,10 +57,10 @@ public final class NumaFitter {
         if (r.numa().guestNodes() > 0) {
             return r.numa().guestNodes() <= t.nodeCount() ? r.numa().guestNodes() : -1;
         }
-        int maxCpus = Arrays.stream(t.nodeGuestCpus).max().orElse(0);
-        long maxMem = 0;
-        for (int n = 0; n < t.nodeCount(); n++) {
-            maxMem = Math.max(maxMem, page < 0 ? t.nodeMemory[n] : t.hugePages[n][page] * pageKiB * 1024L);
+        int maxCpus = t.maxNodeGuestCpus;
+        long maxMem = page < 0 ? t.maxNodeMemory : 0;
+        for (int n = 0; page >= 0 && n < t.nodeCount(); n++) {
+            maxMem = Math.max(maxMem, t.hugePages[n][page] * pageKiB * 1024L);
         }
         int cpuFactor = dedicated && r.numa().threads() == NumaSpec.ThreadPolicy.ISOLATE ? t.maxThreadsPerCore : 1;
         for (int k = 1; k <= Math.min(t.nodeCount(), r.vcpus()); k++) {
@@ -169,7 +172,7 @@ public final class NumaFitter {
                     splits.add(evenSplit(k));
                 }
             }
-            boolean canSpill = spec.memory() == NumaSpec.MemoryMode.PREFERRED && page < 0;
+            boolean canSpill = spec.memory() == NumaSpec.MemoryMode.PREFERRED && page < 0 && extraNodes > 0;
             for (CellReq[] split : splits) {
                 Fit f = place(split, false);
                 if (f != null) {
@@ -300,16 +303,24 @@ public final class NumaFitter {
             }
         }
 
+        String where(int n) {
+            return "host " + t.name + " node " + t.nodeIds[n] + ": ";
+        }
+
+        static String what(int cellIndex, CellReq c) {
+            return "guest node " + cellIndex + " (" + c.vcpus.length + " vCPUs, " + mib(c.memory) + " MiB)";
+        }
+
+        // messages are built only on failure: this runs for every (guest node, host node) pair of every candidate host
         PairFit evalPair(int cellIndex, CellReq c, int n, boolean spill) {
-            String where = "host " + t.name + " node " + t.nodeIds[n] + ": ";
-            String what = "guest node " + cellIndex + " (" + c.vcpus.length + " vCPUs, " + mib(c.memory) + " MiB)";
             long freeMem;
             long capMem;
             if (page >= 0) {
                 long need = c.memory / pageBytes;
                 long free = t.hugePages[n][page] - s.hugeUsed[n][page];
                 if (free < need) {
-                    return PairFit.fail(1, Constraint.HUGE_PAGES, where + free + " free " + pageKiB + " KiB pages, " + what + " needs " + need);
+                    return PairFit.fail(1, Constraint.HUGE_PAGES, where(n) + free + " free " + pageKiB + " KiB pages, " + what(cellIndex, c)
+                            + " needs " + need);
                 }
                 freeMem = free * pageBytes;
                 capMem = t.hugePages[n][page] * pageBytes;
@@ -317,7 +328,8 @@ public final class NumaFitter {
                 freeMem = t.nodeMemory[n] - s.memUsed[n];
                 capMem = t.nodeMemory[n];
                 if (!spill && freeMem < c.memory) {
-                    return PairFit.fail(1, Constraint.MEMORY, where + mib(freeMem) + " MiB free memory, " + what + " needs " + mib(c.memory) + " MiB");
+                    return PairFit.fail(1, Constraint.MEMORY, where(n) + mib(freeMem) + " MiB free memory, " + what(cellIndex, c) + " needs "
+                            + mib(c.memory) + " MiB");
                 }
             }
             int v = c.vcpus.length;
@@ -325,22 +337,22 @@ public final class NumaFitter {
             PairFit fit;
             int taken;
             if (r.dedicated()) {
-                fit = pin(n, v, where, what);
+                fit = pin(n, v, cellIndex, c);
                 if (fit.stage != 0) {
                     return fit;
                 }
                 taken = fit.cpus.length + fit.isolated.length;
                 int after = pool - taken;
                 if (s.shared[n] > s.sharedCapacity(n, after)) {
-                    return PairFit.fail(2, Constraint.DEDICATED_CPUS, where + "taking " + taken + " pCPUs would leave " + after + " for "
+                    return PairFit.fail(2, Constraint.DEDICATED_CPUS, where(n) + "taking " + taken + " pCPUs would leave " + after + " for "
                             + s.shared[n] + " shared vCPUs at overcommit " + s.overcommit);
                 }
             } else {
                 if (v > pool) {
-                    return PairFit.fail(2, Constraint.SHARED_CPUS, where + pool + " shared pCPUs, " + what + " has more vCPUs than that");
+                    return PairFit.fail(2, Constraint.SHARED_CPUS, where(n) + pool + " shared pCPUs, " + what(cellIndex, c) + " has more vCPUs than that");
                 }
                 if (s.shared[n] + v > s.sharedCapacity(n, pool)) {
-                    return PairFit.fail(2, Constraint.SHARED_CPUS, where + s.shared[n] + " shared vCPUs on " + pool + " pCPUs at overcommit "
+                    return PairFit.fail(2, Constraint.SHARED_CPUS, where(n) + s.shared[n] + " shared vCPUs on " + pool + " pCPUs at overcommit "
                             + s.overcommit + ", no room for " + v + " more");
                 }
                 fit = new PairFit();
@@ -350,12 +362,12 @@ public final class NumaFitter {
             double fc = Math.max(0, pool - taken - (s.shared[n] + (r.dedicated() ? 0 : v)) / s.overcommit) / guestCpus;
             double fm = capMem == 0 ? 0 : (double) Math.max(0, freeMem - c.memory) / capMem;
             double overflow = capMem == 0 ? 1 : (double) Math.max(0, c.memory - freeMem) / capMem;
-            fit.cost = 0.5 * (fc + fm) + Math.abs(fc - fm) + 2 * overflow;
+            fit.cost = 0.5 * (fc + fm) + IMBALANCE * Math.abs(fc - fm) + 2 * overflow;
             return fit;
         }
 
         /** Dedicated pCPUs for v vCPUs on node n under the thread policy (dense CPU indices). */
-        PairFit pin(int n, int v, String where, String what) {
+        PairFit pin(int n, int v, int cellIndex, CellReq cell) {
             int[] cores = t.nodeCores[n];
             int[] freeIn = new int[cores.length];
             int maxThreads = 1;
@@ -369,7 +381,7 @@ public final class NumaFitter {
             }
             int pool = s.pool[n];
             if (pool < v) {
-                return PairFit.fail(2, Constraint.DEDICATED_CPUS, where + pool + " free pCPUs, " + what + " needs " + v + " dedicated");
+                return PairFit.fail(2, Constraint.DEDICATED_CPUS, where(n) + pool + " free pCPUs, " + what(cellIndex, cell) + " needs " + v + " dedicated");
             }
             int[] picks = new int[v];
             int got = 0;
@@ -386,12 +398,12 @@ public final class NumaFitter {
                         }
                     }
                     if (got < v) {
-                        return PairFit.fail(3, Constraint.THREAD_POLICY, where + "isolate needs " + v + " wholly free cores, " + got + " are");
+                        return PairFit.fail(3, Constraint.THREAD_POLICY, where(n) + "isolate needs " + v + " wholly free cores, " + got + " are");
                     }
                     break;
                 case REQUIRE:
                     if (maxThreads < 2) {
-                        return PairFit.fail(3, Constraint.THREAD_POLICY, where + "require needs SMT siblings, the node has one thread per core");
+                        return PairFit.fail(3, Constraint.THREAD_POLICY, where(n) + "require needs SMT siblings, the node has one thread per core");
                     }
                     for (int want = maxThreads; want >= 2 && got < v; want--) {
                         for (int i = 0; i < cores.length && got < v; i++) {
@@ -401,7 +413,7 @@ public final class NumaFitter {
                         }
                     }
                     if (got < v) {
-                        return PairFit.fail(3, Constraint.THREAD_POLICY, where + "require: only " + got + " of " + v + " vCPUs fit on free sibling pairs");
+                        return PairFit.fail(3, Constraint.THREAD_POLICY, where(n) + "require: only " + got + " of " + v + " vCPUs fit on free sibling pairs");
                     }
                     break;
                 default:
@@ -477,7 +489,8 @@ public final class NumaFitter {
                 }
             }
             MemoryPolicy policy = HostState.policyFor(spec.memory(), cellNodes);
-            double cost = NODE_WEIGHT * (split.length - 1) + bestDist + bestCost / (2.0 * split.length + 1);
+            // a spill counts like an extra node: remote memory is the locality loss PREFERRED accepts last
+            double cost = NODE_WEIGHT * (split.length - 1 + (spill ? 0.5 : 0)) + bestDist + bestCost / (2.0 * split.length + 1);
             return new Placement(r, t.name, out, mem, policy, cost);
         }
 
