@@ -4,9 +4,11 @@ import java.util.Arrays;
 import java.util.function.IntPredicate;
 
 /**
- * Hosts bucketed by free capacity on a 64 x 64 grid (free pCPU-equivalents x free small-page memory),
- * so a placement looks only at hosts that could hold the request, in the policy's order, without
- * touching the others. Not thread-safe: the scheduler guards it with one lock held only for updates and
+ * Hosts bucketed by the free capacity of their emptiest NUMA node on a 64 x 64 grid (free
+ * pCPU-equivalents x free small-page memory, each the maximum over the host's nodes), so a placement
+ * looks only at hosts whose nodes could hold one part of the request, in the policy's order, without
+ * touching the others. (Indexing host totals instead let near-full hosts with fragmented nodes through,
+ * and at 10,000 hosts the walk then fitted hundreds of them per placement.) Not thread-safe: the scheduler guards it with one lock held only for updates and
  * candidate collection, never while fitting.
  *
  * <p>Implementation notes. A host in cell (c, m) has free CPU in [c*u, (c+1)*u) and free memory in
@@ -14,8 +16,8 @@ import java.util.function.IntPredicate;
  * cells with c >= floor(cpu/u) and m >= floor(mem/v); those are walked by anti-diagonals d = (c - c0) +
  * (m - m0): ascending for pack (tightest normalised leftover first, best fit), descending for spread
  * (worst fit). The walk costs at most 4096 cell visits whatever the host count; each cell keeps its hosts
- * in an array with O(1) swap-remove. Units come from the first host (a host up to 1.3x larger still
- * maps exactly; larger ones share the top cells, where the exact check sorts them out).
+ * in an array with O(1) swap-remove. Units put the largest node registered at cell 48.
+ * Units follow the largest node registered: a larger one rescales and re-inserts every host.
  */
 final class CapacityIndex {
     static final int BUCKETS = 64;
@@ -33,11 +35,18 @@ final class CapacityIndex {
         }
     }
 
-    private void units(double cpus, long mem) {
-        if (cpuUnit == 0) {
-            cpuUnit = Math.max(0.25, cpus / 48.0);
-            memUnit = Math.max(16L << 20, mem / 48);
+    /** Sets the bucket sizes so a capacity this large maps to cell 48; returns true if they changed (re-insert every host). */
+    boolean scaleFor(double cpus, long mem) {
+        double cu = Math.max(0.25, cpus / 48.0);
+        long mu = Math.max(16L << 20, mem / 48);
+        if (cu <= cpuUnit && mu <= memUnit) {
+            return false;
         }
+        cpuUnit = Math.max(cpuUnit, cu);
+        memUnit = Math.max(memUnit, mu);
+        Arrays.fill(sizes, 0);
+        Arrays.fill(cellOf, -1);
+        return true;
     }
 
     int cpuBucket(double cpus) {
@@ -49,8 +58,7 @@ final class CapacityIndex {
     }
 
     /** Puts (or moves) a host in the cell of its free capacity; capacity sets the units on first use. */
-    void update(int slot, double freeCpus, long freeMem, double capacityCpus, long capacityMem) {
-        units(capacityCpus, capacityMem);
+    void update(int slot, double freeCpus, long freeMem) {
         if (slot >= cellOf.length) {
             int n = Math.max(slot + 1, cellOf.length * 2);
             int old = cellOf.length;
@@ -83,28 +91,12 @@ final class CapacityIndex {
         cellOf[slot] = -1;
     }
 
-    /** True if some host has at least this much free memory (by bucket: may over-report by one bucket). */
-    boolean anyWithMemory(long mem) {
-        int m0 = memBucket(mem);
-        for (int c = 0; c < BUCKETS; c++) {
-            for (int m = m0; m < BUCKETS; m++) {
-                if (sizes[c * BUCKETS + m] > 0) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     /**
      * Up to {@code limit} hosts that could hold (cpu, mem) and pass {@code accept}, in pack or spread
      * order, written to out; returns how many. {@code rotate} shifts the start inside each cell, so
      * placers retrying after a lost race do not all herd onto the same host.
      */
     int candidates(double cpu, long mem, boolean pack, int limit, IntPredicate accept, int[] out, int rotate) {
-        if (cpuUnit == 0) {
-            return 0;
-        }
         int c0 = cpuBucket(cpu);
         int m0 = memBucket(mem);
         int maxD = (BUCKETS - 1 - c0) + (BUCKETS - 1 - m0);

@@ -76,6 +76,9 @@ public final class ClusterScheduler {
     private final ReentrantLock lock = new ReentrantLock();
     private final CapacityIndex index = new CapacityIndex();
     private volatile Slot[] slots = new Slot[0];
+    // the smallest "largest node" of any host: bounds how many parts a VM may be split into
+    private volatile double minNodeCpus = Double.MAX_VALUE;
+    private volatile long minNodeMemory = Long.MAX_VALUE;
     private final Map<String, Slot> byName = new ConcurrentHashMap<>();
     private final Map<UUID, Slot> vmHost = new ConcurrentHashMap<>();
     private final LongAdder placed = new LongAdder();
@@ -119,7 +122,15 @@ public final class ClusterScheduler {
             for (Placement p : st.placements()) {
                 vmHost.put(p.vm(), s);
             }
-            reindex(s, st);
+            minNodeCpus = Math.min(minNodeCpus, st.topo.maxNodeGuestCpus);
+            minNodeMemory = Math.min(minNodeMemory, st.topo.maxNodeMemory);
+            if (index.scaleFor(st.topo.maxNodeGuestCpus, st.topo.maxNodeMemory)) {
+                for (Slot other : next) {
+                    reindex(other, other.state.get());
+                }
+            } else {
+                reindex(s, st);
+            }
         } finally {
             lock.unlock();
         }
@@ -321,7 +332,7 @@ public final class ClusterScheduler {
 
     private void reindex(Slot s, HostState st) {
         if (s.enabled) {
-            index.update(s.id, st.freeCpus(), st.freeMemory(), st.topo.guestCpuCount(), st.topo.totalMemory());
+            index.update(s.id, st.maxNodeFreeCpus, st.maxNodeFreeMemory);
         }
     }
 
@@ -336,6 +347,7 @@ public final class ClusterScheduler {
         final long memNeed;
         final boolean auto;
         int extra;
+        double parts;
         Rejection closest;
         int closestRank = -1;
         int groupBlocked;
@@ -378,6 +390,12 @@ public final class ClusterScheduler {
 
         Choice choose(int extraNodes) {
             extra = extraNodes;
+            // every part of a split needs one node with room for it: the walk starts at the smallest part any host would use
+            parts = extraNodes == 0 ? Math.max(1, Math.max(Math.ceil(cpuNeed / Math.max(1, minNodeCpus)),
+                    Math.ceil((double) memNeed / Math.max(1, minNodeMemory)))) : 64;
+            if (!auto) {
+                parts = 64; // a fixed guest layout may have uneven parts: walk from (almost) empty nodes up
+            }
             Slot[] all = slots;
             int limit = 64;
             int[] buf = new int[limit];
@@ -392,7 +410,7 @@ public final class ClusterScheduler {
                 lock.lock();
                 try {
                     groupBlocked = 0;
-                    n = index.candidates(cpuNeed, memNeed, config.policy() == Policy.PACK, limit, this::accept, buf, rotate);
+                    n = index.candidates(cpuNeed / parts, (long) (memNeed / parts), config.policy() == Policy.PACK, limit, this::accept, buf, rotate);
                 } finally {
                     lock.unlock();
                 }
@@ -451,12 +469,9 @@ public final class ClusterScheduler {
                 return new Rejection(Constraint.ANTI_AFFINITY, "every host with room for VM " + r.id() + " already holds a member of group '"
                         + r.group() + "'");
             }
-            boolean memSomewhere;
-            lock.lock();
-            try {
-                memSomewhere = index.anyWithMemory(memNeed);
-            } finally {
-                lock.unlock();
+            boolean memSomewhere = false;
+            for (Slot s : slots) {
+                memSomewhere |= s.enabled && s != excluded && s.state.get().freeMemory() >= memNeed;
             }
             if (!memSomewhere || memNeed == 0 && r.numa().pageSizeKiB() != 4) {
                 return new Rejection(r.numa().pageSizeKiB() != 4 ? Constraint.HUGE_PAGES : Constraint.MEMORY,

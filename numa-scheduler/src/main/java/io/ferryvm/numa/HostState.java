@@ -45,6 +45,8 @@ public final class HostState {
     private final long version;
     private final double freeCpus;
     private final long freeMemory;
+    final double maxNodeFreeCpus;
+    final long maxNodeFreeMemory;
 
     private HostState(HostTopology topo, double overcommit, byte[] cpuUse, int[] pool, int[] shared, long[] memUsed,
             long[][] hugeUsed, Map<UUID, Placement> placements, Map<String, Integer> groups, long version) {
@@ -60,12 +62,18 @@ public final class HostState {
         this.version = version;
         double fc = 0;
         long fm = 0;
+        double mc = 0;
+        long mm = 0;
         for (int n = 0; n < pool.length; n++) {
             fc += freeCpus(n, 0);
             fm += topo.nodeMemory[n] - memUsed[n];
+            mc = Math.max(mc, freeCpus(n, 0));
+            mm = Math.max(mm, topo.nodeMemory[n] - memUsed[n]);
         }
         this.freeCpus = fc;
         this.freeMemory = fm;
+        this.maxNodeFreeCpus = mc;
+        this.maxNodeFreeMemory = mm;
     }
 
     /** A host with nothing placed; shared vCPUs may over-commit the pool by {@code cpuOvercommit} (Nova's cpu_allocation_ratio). */

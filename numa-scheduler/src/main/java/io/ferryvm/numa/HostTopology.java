@@ -50,6 +50,8 @@ public final class HostTopology {
     final int maxThreadsPerCore;
     final int maxNodeGuestCpus;
     final long maxNodeMemory;
+    private final int guestCpuTotal;
+    private final long memoryTotal;
     private final Map<Integer, Integer> nodeIndex = new HashMap<>();
     private final Map<Integer, Integer> cpuIndex = new HashMap<>();
 
@@ -149,6 +151,8 @@ public final class HostTopology {
             }
             nodeMemory[i] = Math.max(0, nodes.get(i).memoryBytes() - huge - reserve.memoryPerNode()) & ~4095L;
         }
+        guestCpuTotal = Arrays.stream(nodeGuestCpus).sum();
+        memoryTotal = Arrays.stream(nodeMemory).sum();
         maxNodeGuestCpus = Arrays.stream(nodeGuestCpus).max().orElse(0);
         maxNodeMemory = Arrays.stream(nodeMemory).max().orElse(0);
         distance = new int[n][n];
@@ -222,11 +226,11 @@ public final class HostTopology {
 
     /** CPUs guests may use on the whole host. */
     public int guestCpuCount() {
-        return Arrays.stream(nodeGuestCpus).sum();
+        return guestCpuTotal;
     }
 
     public long totalMemory() {
-        return Arrays.stream(nodeMemory).sum();
+        return memoryTotal;
     }
 
     int index(int node) {

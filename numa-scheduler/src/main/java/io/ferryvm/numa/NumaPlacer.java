@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -90,7 +91,7 @@ public final class NumaPlacer implements Placer {
     }
 
     /** The placement of a VM on this host, if placed. */
-    public synchronized java.util.Optional<Placement> placement(UUID vm) {
-        return state == null ? java.util.Optional.empty() : state.placement(vm);
+    public synchronized Optional<Placement> placement(UUID vm) {
+        return state == null ? Optional.empty() : state.placement(vm);
     }
 }
