@@ -97,6 +97,9 @@ final class CapacityIndex {
      * placers retrying after a lost race do not all herd onto the same host.
      */
     int candidates(double cpu, long mem, boolean pack, int limit, IntPredicate accept, int[] out, int rotate) {
+        if (cpuUnit == 0) {
+            return 0; // no host registered yet
+        }
         int c0 = cpuBucket(cpu);
         int m0 = memBucket(mem);
         int maxD = (BUCKETS - 1 - c0) + (BUCKETS - 1 - m0);
