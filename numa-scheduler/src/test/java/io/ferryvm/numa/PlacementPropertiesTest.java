@@ -18,7 +18,7 @@ import net.jqwik.api.constraints.IntRange;
  * a thread policy or an anti-affinity group (checked from scratch by {@link InvariantChecker}), and a
  * rejected simple request really fits on no node.
  */
-class PlacementProperties {
+class PlacementPropertiesTest {
     private static final long MIB = 1L << 20;
     private final NumaFitter fitter = new NumaFitter();
 
