@@ -169,6 +169,35 @@ public final class ClusterScheduler {
         return f;
     }
 
+    /**
+     * Places a VM on the named host (enabled or not: a VM already running there is being recorded, as an
+     * orchestrator rebuilding its view from host reports does), fitted for that host's topology.
+     */
+    public Fit placeOn(VmRequest r, String host) {
+        if (vmHost.containsKey(r.id())) {
+            throw new NumaException(NumaException.Kind.ALREADY_EXISTS, "VM " + r.id() + " is already placed on " + vmHost.get(r.id()).name);
+        }
+        Slot s = slot(host);
+        for (int attempt = 0; attempt < config.maxAttempts(); attempt++) {
+            Fit f = fitter.fit(s.state.get(), r);
+            if (!(f instanceof Placement p)) {
+                rejected.increment();
+                return f;
+            }
+            if (claim(s, p)) {
+                if (vmHost.putIfAbsent(r.id(), s) != null) {
+                    unclaim(s, r.id());
+                    throw new NumaException(NumaException.Kind.ALREADY_EXISTS, "VM " + r.id() + " was placed concurrently by another caller");
+                }
+                placed.increment();
+                return p;
+            }
+            retries.increment();
+        }
+        rejected.increment();
+        return new Rejection(Constraint.CONFLICT, "VM " + r.id() + ": lost " + config.maxAttempts() + " claim races on " + host);
+    }
+
     /** Finds, claims and returns a placement on any enabled host but excluded; the VM directory is the caller's. */
     private Fit placeExcept(VmRequest r, Slot excluded) {
         boolean relaxable = r.numa().guestNodes() == 0 && r.numa().nodes().isEmpty() || r.numa().memory() == NumaSpec.MemoryMode.PREFERRED;

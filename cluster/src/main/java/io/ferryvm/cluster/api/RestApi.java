@@ -51,6 +51,9 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class RestApi extends AllDirectives {
     static final ObjectMapper JSON = VmSpecJson.mapper(false);
     static final ObjectMapper STRICT = VmSpecJson.mapper(true);
+    /** One line per event: SSE data lines. */
+    static final ObjectMapper COMPACT = VmSpecJson.mapper(false).copy()
+            .disable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
     private static final int MAX_BODY = 1 << 20;
 
     /** A migration request as posted. */
@@ -156,12 +159,12 @@ public final class RestApi extends AllDirectives {
         return path("events", () -> get(() -> {
             Source<ServerSentEvent, NotUsed> events = Source.<ServerSentEvent>queue(512, OverflowStrategy.dropHead())
                     .mapMaterializedValue(queue -> {
-                        ActorRef<ClusterEvent> fwd = system.systemActorOf(forwarder(queue), "sse-" + UUID.randomUUID(),
+                        ActorRef<Object> fwd = system.systemActorOf(forwarder(queue), "sse-" + UUID.randomUUID(),
                                 org.apache.pekko.actor.typed.Props.empty());
-                        api.subscribe(fwd);
+                        api.subscribe(fwd.narrow());
                         queue.watchCompletion().whenComplete((d, e) -> {
-                            api.unsubscribe(fwd);
-                            fwd.unsafeUpcast().tell(Stop.INSTANCE);
+                            api.unsubscribe(fwd.narrow());
+                            fwd.tell(Stop.INSTANCE);
                         });
                         return NotUsed.getInstance();
                     })
@@ -172,15 +175,15 @@ public final class RestApi extends AllDirectives {
 
     private enum Stop implements org.apache.pekko.actor.NoSerializationVerificationNeeded { INSTANCE }
 
-    private static Behavior<ClusterEvent> forwarder(SourceQueueWithComplete<ServerSentEvent> queue) {
-        return Behaviors.receive(ClusterEvent.class)
+    /** Forwards cluster events into one SSE client's queue until told to stop (the client went). */
+    private static Behavior<Object> forwarder(SourceQueueWithComplete<ServerSentEvent> queue) {
+        return Behaviors.receive(Object.class)
                 .onMessage(ClusterEvent.class, e -> {
-                    queue.offer(ServerSentEvent.create(toJson(e), e.type()));
+                    queue.offer(ServerSentEvent.create(COMPACT.writeValueAsString(e), e.type()));
                     return Behaviors.same();
                 })
-                .onAnyMessage(m -> Behaviors.stopped())
-                .build()
-                .narrow();
+                .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+                .build();
     }
 
     // ---- plumbing ----

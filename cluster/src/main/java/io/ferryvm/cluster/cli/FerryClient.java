@@ -86,7 +86,9 @@ final class FerryClient {
         try {
             HttpResponse<Stream<String>> r = http.send(req, HttpResponse.BodyHandlers.ofLines());
             onConnected.run();
+            // SSE: "event:" and "data:" lines in any order, a blank line ends the event.
             String[] event = {"message"};
+            StringBuilder data = new StringBuilder();
             long deadline = System.nanoTime() + timeout.toNanos();
             try (Stream<String> lines = r.body()) {
                 Predicate<String> go = line -> {
@@ -96,10 +98,16 @@ final class FerryClient {
                     if (line.startsWith("event:")) {
                         event[0] = line.substring(6).trim();
                     } else if (line.startsWith("data:")) {
+                        data.append(line.substring(5).trim()).append('\n');
+                    } else if (line.isEmpty() && data.length() > 0) {
+                        String name = event[0];
+                        String json = data.toString();
+                        event[0] = "message";
+                        data.setLength(0);
                         try {
-                            return handler.onEvent(event[0], JSON.readTree(line.substring(5).trim()));
+                            return handler.onEvent(name, JSON.readTree(json));
                         } catch (IOException e) {
-                            return true;
+                            return true; // not JSON: not ours
                         }
                     }
                     return true;

@@ -51,14 +51,18 @@ final class MigrationFollower {
         if (bar) {
             out.println();
         }
-        if (end.get() == null) {
-            // The stream may have ended (server restart, timeout): the orchestrator still has the record.
+        if (end.get() != null) {
+            return end.get();
+        }
+        // The stream ended first (a server restart, a proxy): the orchestrator keeps the record; ask it.
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
             JsonNode m = client.get("/api/migrations/" + id.get());
             if (m.hasNonNull("summary")) {
                 return m.get("summary");
             }
-            throw new FerryClient.ApiException(0, "migration " + id.get() + " did not end within " + timeout.toSeconds() + " s");
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
         }
-        return end.get();
+        throw new FerryClient.ApiException(0, "migration " + id.get() + " did not end within " + timeout.toSeconds() + " s");
     }
 }

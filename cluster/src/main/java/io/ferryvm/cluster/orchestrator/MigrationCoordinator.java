@@ -82,16 +82,14 @@ final class MigrationCoordinator {
             m.replyTo().tell(new MigrationAccepted(false, refusal, null, ""));
             return;
         }
-        String target = m.to() == null || m.to().isBlank()
-                ? placement.choose(v.spec(), directory, Set.of(v.host())).orElse(null) : m.to();
-        if (target == null) {
-            m.replyTo().tell(new MigrationAccepted(false, "no host can take VM " + v.spec().name() + ": "
-                    + placement.whyNot(v.spec(), directory, Set.of(v.host())), null, ""));
+        Job job = new Job(UUID.randomUUID(), v.spec().id(), v.spec().name(), v.host(),
+                m.to() == null || m.to().isBlank() ? null : m.to(), m.options(), "request");
+        String why = launch(job);
+        if (why != null) {
+            m.replyTo().tell(new MigrationAccepted(false, why, null, ""));
             return;
         }
-        Job job = new Job(UUID.randomUUID(), v.spec().id(), v.spec().name(), v.host(), target, m.options(), "request");
-        launch(job);
-        m.replyTo().tell(new MigrationAccepted(true, "", job.migrationId(), target));
+        m.replyTo().tell(new MigrationAccepted(true, "", job.migrationId(), running.get(job.migrationId()).target()));
     }
 
     /** Why a VM cannot be migrated to a host now, or null. */
@@ -123,20 +121,36 @@ final class MigrationCoordinator {
         return null;
     }
 
-    private void launch(Job job) {
+    /** Reserves the target (fitted for its topology) and starts the migration; returns why not, or null. */
+    private String launch(Job planned) {
+        Directory.VmEntry v = directory.vm(planned.vm()).orElse(null);
+        if (v == null) {
+            return "VM " + planned.vmName() + " is gone";
+        }
+        io.ferryvm.numa.Fit fit = placement.moveTo(v.spec(), planned.source(), planned.target());
+        if (!(fit instanceof io.ferryvm.numa.Placement p)) {
+            return "VM " + planned.vmName() + " does not fit on " + (planned.target() == null ? "any other host" : planned.target())
+                    + ": " + fit;
+        }
+        Job job = new Job(planned.migrationId(), planned.vm(), planned.vmName(), planned.source(), p.host(), planned.options(),
+                planned.origin());
+        if (!agents.containsKey(job.target())) {
+            placement.migrationFailed(v.spec(), job.source());
+            return "host " + job.target() + " is not reachable";
+        }
         running.put(job.migrationId(), job);
         directory.setMigrating(job.vm(), true);
-        placement.reserve(directory.vm(job.vm()).orElseThrow().spec(), job.target());
         views.put(job.migrationId(), new MigrationView(job.migrationId(), job.vm(), job.vmName(), job.source(), job.target(),
                 "starting", null, null));
         trimHistory();
         ActorRef<AgentProtocol.Command> source = agents.get(job.source());
         ActorRef<AgentProtocol.Command> target = agents.get(job.target());
         ctx.ask(AgentProtocol.Reply.class, source, Orchestrator.ASK_TIMEOUT,
-                r -> new AgentProtocol.MigrateOut(job.migrationId(), job.vm(), job.target(), target, job.options(), ctx.getSelf(), r),
+                r -> new AgentProtocol.MigrateOut(job.migrationId(), job.vm(), job.target(), target, job.options(), r),
                 (reply, failure) -> new Started(job.migrationId(), reply, failure));
         ctx.getLog().info("migration {} of {} from {} to {} ({})", job.migrationId(), job.vmName(), job.source(), job.target(),
                 job.origin());
+        return null;
     }
 
     void cancel(OrchestratorProtocol.CancelMigration m) {
@@ -203,9 +217,8 @@ final class MigrationCoordinator {
         directory.setMigrating(job.vm(), false);
         if (s.success()) {
             directory.vm(job.vm()).ifPresent(e -> directory.moved(e.spec(), e.info(), job.target()));
-            placement.moved(job.vm(), job.source(), job.target());
         } else {
-            placement.unreserveMove(job.vm(), job.target());
+            directory.vm(job.vm()).ifPresent(e -> placement.migrationFailed(e.spec(), job.source()));
         }
         MigrationView v = views.get(s.migrationId());
         views.put(s.migrationId(), new MigrationView(s.migrationId(), job.vm(), job.vmName(), job.source(), job.target(),
@@ -249,7 +262,7 @@ final class MigrationCoordinator {
     /** Queues the moves that empty a draining host (those not queued or running yet). */
     private List<PlannedMove> planDrain(String host) {
         List<PlannedMove> out = new ArrayList<>();
-        for (Placements.Move mv : placement.evacuationPlan(host, directory)) {
+        for (Placements.Move mv : placement.evacuationPlan(host)) {
             Optional<Directory.VmEntry> e = directory.vm(mv.vm());
             if (e.isEmpty() || directory.isMigrating(mv.vm()) || queued(mv.vm()) || !e.get().info().status().isActive()) {
                 continue;
@@ -263,7 +276,7 @@ final class MigrationCoordinator {
 
     void rebalance(OrchestratorProtocol.Rebalance m) {
         List<PlannedMove> out = new ArrayList<>();
-        for (Placements.Move mv : placement.rebalancePlan(m.maxMigrations(), directory)) {
+        for (Placements.Move mv : placement.rebalancePlan(m.maxMigrations())) {
             Optional<Directory.VmEntry> e = directory.vm(mv.vm());
             if (e.isEmpty() || directory.isMigrating(mv.vm()) || queued(mv.vm())) {
                 continue;
@@ -299,11 +312,12 @@ final class MigrationCoordinator {
                 continue;
             }
             String why = refusal(e.get(), j.target());
+            if (why == null) {
+                why = launch(j);
+            }
             if (why != null) {
                 ctx.getLog().warn("planned migration of {} to {} dropped: {}", j.vmName(), j.target(), why);
-                continue;
             }
-            launch(j);
         }
     }
 

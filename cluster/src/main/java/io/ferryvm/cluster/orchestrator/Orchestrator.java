@@ -57,8 +57,9 @@ public final class Orchestrator extends AbstractBehavior<Command> {
 
     private record MemberGone(MemberRemoved event) implements Command, NoSerializationVerificationNeeded {}
 
+    /** An agent's answer; op null means a define (of spec). */
     private record AgentReplied(AgentProtocol.Reply reply, Throwable failure, Runnable then, ActorRef<Result> replyTo,
-            String host, UUID vm, Op op) implements Command, NoSerializationVerificationNeeded {}
+            String host, UUID vm, Op op, VmSpec spec) implements Command, NoSerializationVerificationNeeded {}
 
     private record HaRestart(String deadHost) implements Command, NoSerializationVerificationNeeded {}
 
@@ -221,15 +222,14 @@ public final class Orchestrator extends AbstractBehavior<Command> {
             if (v.placement() != OrchestratorProtocol.Placement.LOST || v.spec().ha() != VmSpec.HaPolicy.RESTART) {
                 continue;
             }
-            Optional<String> target = placement.choose(v.spec(), directory, Set.of(m.deadHost()));
-            if (target.isEmpty()) {
-                getContext().getLog().error("HA restart of {}: no host fits ({})", v.spec().name(),
-                        placement.whyNot(v.spec(), directory, Set.of(m.deadHost())));
+            io.ferryvm.numa.Fit fit = placement.placeNew(v.spec());
+            if (!(fit instanceof io.ferryvm.numa.Placement target)) {
+                getContext().getLog().error("HA restart of {}: no host fits ({})", v.spec().name(), fit);
                 continue;
             }
-            ActorRef<AgentProtocol.Command> a = agents.get(target.get());
-            getContext().getLog().warn("HA restart of {} (lost with {}) on {}", v.spec().name(), m.deadHost(), target.get());
-            String to = target.get();
+            ActorRef<AgentProtocol.Command> a = agents.get(target.host());
+            getContext().getLog().warn("HA restart of {} (lost with {}) on {}", v.spec().name(), m.deadHost(), target.host());
+            String to = target.host();
             getContext().ask(AgentProtocol.Reply.class, a, ASK_TIMEOUT, r -> new AgentProtocol.Define(v.spec(), true, r),
                     (reply, failure) -> new RestartResult(v.spec().id(), to, reply, failure));
         }
@@ -243,6 +243,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
                 directory.vm(m.vm()).ifPresent(n -> events.tell(Topic.publish(new ClusterEvent.VmChanged(Directory.view(n)))));
             });
         } else {
+            placement.release(m.vm());
             getContext().getLog().error("HA restart of {} on {} failed: {}", m.vm(), m.host(),
                     m.reply() != null ? m.reply().message() : String.valueOf(m.failure()));
         }
@@ -261,29 +262,27 @@ public final class Orchestrator extends AbstractBehavior<Command> {
             m.replyTo().tell(Result.failed(ErrorKind.ALREADY_EXISTS, "a VM named " + spec.name() + " already exists in the cluster"));
             return this;
         }
-        String host;
+        io.ferryvm.numa.Fit fit;
         if (m.host() != null && !m.host().isBlank()) {
             if (!directory.hostUp(m.host()) || !agents.containsKey(m.host())) {
                 m.replyTo().tell(Result.failed(ErrorKind.NOT_FOUND, "no host '" + m.host() + "' is up in the cluster"));
                 return this;
             }
-            host = m.host();
+            fit = placement.placeOn(spec, m.host());
         } else {
-            Optional<String> chosen = placement.choose(spec, directory, Set.of());
-            if (chosen.isEmpty()) {
-                m.replyTo().tell(Result.failed(ErrorKind.RESOURCES, "no host can take VM " + spec.name() + ": "
-                        + placement.whyNot(spec, directory, Set.of())));
-                return this;
-            }
-            host = chosen.get();
+            fit = placement.placeNew(spec);
         }
+        if (!(fit instanceof io.ferryvm.numa.Placement chosen)) {
+            m.replyTo().tell(Result.failed(ErrorKind.RESOURCES, "no host can take VM " + spec.name() + ": " + fit));
+            return this;
+        }
+        String host = chosen.host();
         pendingDefines.add(spec.id());
-        placement.reserve(spec, host);
         String h = host;
         getContext().ask(AgentProtocol.Reply.class, agents.get(host), ASK_TIMEOUT,
                 r -> new AgentProtocol.Define(spec, m.start(), r),
                 (reply, failure) -> new AgentReplied(reply, failure, () -> pendingDefines.remove(spec.id()), m.replyTo(), h,
-                        spec.id(), null));
+                        spec.id(), null, spec));
         return this;
     }
 
@@ -309,37 +308,31 @@ public final class Orchestrator extends AbstractBehavior<Command> {
             return this;
         }
         getContext().ask(AgentProtocol.Reply.class, a, ASK_TIMEOUT, r -> new AgentProtocol.Apply(v.spec().id(), m.op(), r),
-                (reply, failure) -> new AgentReplied(reply, failure, () -> { }, m.replyTo(), v.host(), v.spec().id(), m.op()));
+                (reply, failure) -> new AgentReplied(reply, failure, () -> { }, m.replyTo(), v.host(), v.spec().id(), m.op(), null));
         return this;
     }
 
     private Behavior<Command> onAgentReplied(AgentReplied m) {
         m.then().run();
-        if (m.reply() == null) {
-            placement.unreserve(m.vm());
-            m.replyTo().tell(Result.failed(ErrorKind.UNAVAILABLE, "host " + m.host() + " did not answer: " + m.failure().getMessage()));
-            return this;
-        }
-        if (!m.reply().ok()) {
+        if (m.reply() == null || !m.reply().ok()) {
             if (m.op() == null) {
-                placement.unreserve(m.vm());
+                placement.release(m.vm()); // the define did not happen: its reservation goes
             }
-            m.replyTo().tell(Result.failed(m.reply().error(), m.reply().message()));
+            m.replyTo().tell(m.reply() == null
+                    ? Result.failed(ErrorKind.UNAVAILABLE, "host " + m.host() + " did not answer: " + m.failure().getMessage())
+                    : Result.failed(m.reply().error(), m.reply().message()));
             return this;
         }
         if (m.op() == Op.UNDEFINE) {
             directory.forget(m.vm());
-            placement.unreserve(m.vm());
+            placement.release(m.vm());
             events.tell(Topic.publish(new ClusterEvent.VmRemoved(m.vm(), m.reply().vm().name())));
             m.replyTo().tell(new Result(true, ErrorKind.NONE, "", null));
             return this;
         }
-        Directory.VmEntry prev = directory.vm(m.vm()).orElse(null);
-        VmSpec spec = prev != null ? prev.spec() : null;
+        VmSpec spec = m.spec() != null ? m.spec() : directory.vm(m.vm()).map(Directory.VmEntry::spec).orElse(null);
         if (spec == null) {
-            // a define: the agent's next report carries the spec; answer with what we know now
-            m.replyTo().tell(new Result(true, ErrorKind.NONE, "", null));
-            askStatus(m.host());
+            m.replyTo().tell(new Result(true, ErrorKind.NONE, "", null)); // it went meanwhile (a report raced the reply)
             return this;
         }
         directory.moved(spec, m.reply().vm(), m.host());

@@ -2,6 +2,8 @@ package io.ferryvm.cluster.wire;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.serializers.DefaultSerializers;
+import com.esotericsoftware.kryo.serializers.TimeSerializers;
 import io.ferryvm.cluster.agent.AgentProtocol;
 import io.ferryvm.cluster.api.ClusterEvent;
 import io.ferryvm.cluster.api.MigrationOptions;
@@ -67,7 +69,13 @@ final class WireRegistry {
         CollectionSerializers.register(kryo);
         kryo.register(actorRefClass(), actorRefs);
         for (Class<?> c : CLASSES) {
-            KryoCodec.register(kryo, c);
+            if (c == UUID.class) {
+                kryo.register(c, new DefaultSerializers.UUIDSerializer());
+            } else if (c == java.time.Duration.class) {
+                kryo.register(c, new TimeSerializers.DurationSerializer());
+            } else {
+                KryoCodec.register(kryo, c);
+            }
         }
     }
 
