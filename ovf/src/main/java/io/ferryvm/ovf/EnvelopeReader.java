@@ -67,7 +67,7 @@ public final class EnvelopeReader {
             String kind = ovfKind(c);
             if (kind == null) {
                 if (c.name().endsWith("Section")) {
-                    sections.add(unknown(c));
+                    sections.add(unknown(c, c.name()));
                 } else {
                     extras.add(c);
                 }
@@ -244,7 +244,7 @@ public final class EnvelopeReader {
             String k = ovfKind(s);
             if (k == null) {
                 if (s.name().endsWith("Section")) {
-                    sections.add(unknown(s));
+                    sections.add(unknown(s, s.name()));
                 } else {
                     extras.add(s);
                 }
@@ -343,7 +343,7 @@ public final class EnvelopeReader {
             }
             case "InstallSection" -> new Section.InstallSection(info, (int) longAttr(s, "initialBootStopDelay", 0),
                     extras(s, unmodelled(s, "Info"), "initialBootStopDelay"));
-            default -> unknown(s);
+            default -> unknown(s, kind);
         };
     }
 
@@ -361,10 +361,10 @@ public final class EnvelopeReader {
         return out;
     }
 
-    private Section.UnknownSection unknown(XmlNode s) {
+    private Section.UnknownSection unknown(XmlNode s, String kind) {
         Boolean req = required(s);
         if (req == null || req) {
-            findings.add(Finding.warning(s.at(), "section " + s.name() + (s.ns().isEmpty() ? "" : " {" + s.ns() + "}")
+            findings.add(Finding.warning(s.at(), "section " + kind + (s.ns().isEmpty() ? "" : " {" + s.ns() + "}")
                     + " is not understood and is ovf:required (the default): an importer should refuse it"));
         }
         return new Section.UnknownSection(s, new Extras(req, Map.of(), List.of(), s.at()));
