@@ -61,6 +61,21 @@ public final class EnvelopeValidator {
         return List.copyOf(v.out);
     }
 
+    /** Throws INVALID naming every error among the findings (each with its line and column); returns the findings otherwise. */
+    public static List<Finding> requireNoErrors(List<Finding> findings, String source) {
+        List<String> errors = new ArrayList<>();
+        for (Finding f : findings) {
+            if (f.isError()) {
+                errors.add(f.at() + ": " + f.message());
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new OvfException(OvfException.Kind.INVALID, source + " is not a valid OVF descriptor (" + errors.size() + " error"
+                    + (errors.size() == 1 ? "" : "s") + "):\n  " + String.join("\n  ", errors));
+        }
+        return findings;
+    }
+
     /** Reads and validates: reader warnings, semantic findings, and XSD warnings when schemaDir is given (else none). */
     public static List<Finding> validate(byte[] descriptor, String source, Path schemaDir) {
         EnvelopeReader.Result r = EnvelopeReader.read(descriptor, source);
