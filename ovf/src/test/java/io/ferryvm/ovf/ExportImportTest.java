@@ -1,0 +1,285 @@
+package io.ferryvm.ovf;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import io.ferryvm.core.DiskSpec;
+import io.ferryvm.core.VmSpec;
+import io.ferryvm.core.VmSpecJson;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Ferry's exports import back bit for bit, in every package layout real tools write; qemu-img checks the exported disks. */
+class ExportImportTest {
+    @TempDir
+    Path dir;
+
+    private Path exportFolder(VmSpec vm, OvfVersion v) {
+        Path out = dir.resolve("exported-" + v);
+        new OvfExporter(new OvfExporter.Options(v, OvfExporter.Target.VMWARE, null, false, null, List.of()), OvfImporter.Progress.NONE)
+                .export(List.of(vm), out);
+        return out;
+    }
+
+    private static void assertSameDisks(VmSpec original, OvfImporter.Result r) throws IOException {
+        VmSpec imported = r.vms().get(0).spec();
+        assertEquals(original.disks().size(), imported.disks().size());
+        for (int i = 0; i < original.disks().size(); i++) {
+            DiskSpec a = original.disks().get(i);
+            DiskSpec b = imported.disks().get(i);
+            assertTrue(b.path().startsWith(r.directory().toString()), b.path());
+            byte[] want = Files.readAllBytes(Path.of(a.path()));
+            byte[] got = Files.readAllBytes(Path.of(b.path()));
+            if (!a.readOnly()) {
+                // capacities are whole sectors in VMDK: the tail is zero
+                assertEquals((a.capacityBytes() + 511) / 512 * 512, got.length, b.name());
+                got = Arrays.copyOf(got, want.length);
+            }
+            assertArrayEquals(want, got, "disk " + a.name() + " imported bit for bit");
+        }
+    }
+
+    @Test
+    void exportThenImportKeepsTheVmAndEveryByte() throws Exception {
+        VmSpec vm = Packages.vm(dir, "web-1");
+        Path ova = dir.resolve("web-1.ova");
+        OvfExporter.Result ex = new OvfExporter(OvfExporter.Options.DEFAULT, OvfImporter.Progress.NONE).export(List.of(vm), ova);
+        assertEquals(List.of("web-1.ovf", "web-1.mf", "web-1-root.vmdk", "web-1-data.vmdk", "web-1-cd.iso"), ex.members());
+        List<String> order = new ArrayList<>();
+        try (TarArchiveInputStream t = new TarArchiveInputStream(Files.newInputStream(ova))) {
+            TarArchiveEntry e;
+            while ((e = t.getNextEntry()) != null) {
+                order.add(e.getName());
+            }
+        }
+        assertEquals(ex.members(), order, "descriptor, manifest, then the files in References order");
+        Path target = dir.resolve("imported");
+        List<Long> progress = new ArrayList<>();
+        OvfImporter.Result r = new OvfImporter(OvfImporter.Options.DEFAULT, (w, done, total) -> progress.add(done)).importPackage(ova.toString(), target);
+        assertEquals("[SHA256], 4 entries verified", r.manifest());
+        VmSpec back = r.vms().get(0).spec();
+        assertEquals(vm.name(), back.name());
+        assertEquals(vm.vcpus(), back.vcpus());
+        assertEquals(vm.memoryBytes(), back.memoryBytes());
+        assertEquals(vm.workload(), back.workload());
+        assertEquals(vm.numa(), back.numa());
+        assertEquals(vm.ha(), back.ha());
+        assertEquals(vm.osType(), back.osType());
+        assertEquals(List.of("frontend", "backend"), back.nics().stream().map(n -> n.network()).toList());
+        assertEquals("52:54:00:12:34:56", back.nics().get(0).mac());
+        assertEquals(List.of(false, false, true), back.disks().stream().map(DiskSpec::readOnly).toList());
+        assertSameDisks(vm, r);
+        VmSpec fromJson = VmSpecJson.read(Files.readAllBytes(target.resolve("vms/web-1.json")), VmSpec.class, "web-1.json", true);
+        assertEquals(back, fromJson);
+        assertTrue(Files.exists(target.resolve("web-1.ovf")) && Files.exists(target.resolve("web-1.mf")));
+        assertTrue(r.summary().startsWith("imported 1 VM(s) to " + target), r.summary());
+    }
+
+    @Test
+    void exportedDisksPassQemuImg() throws Exception {
+        Tools.require("qemu-img");
+        VmSpec vm = Packages.vm(dir, "db");
+        Path folder = exportFolder(vm, OvfVersion.V2);
+        for (String disk : List.of("root", "data")) {
+            Path vmdk = folder.resolve("db-" + disk + ".vmdk");
+            Tools.Run check = Tools.qemuImg("check", vmdk.toString());
+            assertEquals(0, check.exit(), check.out());
+            Path raw = dir.resolve(disk + ".back");
+            assertEquals(0, Tools.qemuImg("convert", "-O", "raw", vmdk.toString(), raw.toString()).exit());
+            byte[] want = Files.readAllBytes(Path.of(vm.disks().stream().filter(d -> d.name().equals(disk)).findFirst().get().path()));
+            assertArrayEquals(want, Arrays.copyOf(Files.readAllBytes(raw), want.length));
+        }
+        String mf = Files.readString(folder.resolve("exported-V2.mf"));
+        assertTrue(mf.matches("(?s)(SHA256\\([^)]+\\)= [0-9a-f]{64}\n){4}"), mf);
+    }
+
+    @Test
+    void ovf1ExportWritesSha1AndTheVersionAsked() throws Exception {
+        VmSpec vm = Packages.vm(dir, "old");
+        Path folder = exportFolder(vm, OvfVersion.V1);
+        String mf = Files.readString(folder.resolve("exported-V1.mf"));
+        assertTrue(mf.startsWith("SHA1(exported-V1.ovf)= "), mf);
+        Envelope e = EnvelopeReader.read(Files.readAllBytes(folder.resolve("exported-V1.ovf")), "x").envelope();
+        assertEquals(OvfVersion.V1, e.version());
+        assertEquals(List.of(), EnvelopeValidator.validate(e).stream().filter(Finding::isError).toList());
+        Path schemas = System.getProperty("ferry.shared.dir") == null ? null : Path.of(System.getProperty("ferry.shared.dir"), "ovf/schemas");
+        if (schemas != null && Files.isDirectory(schemas)) {
+            List<Finding> xsd = EnvelopeValidator.validateSchema(Files.readAllBytes(folder.resolve("exported-V1.ovf")), "x", OvfVersion.V1, schemas);
+            // the only thing strict XSD may dislike is Ferry's own optional extension element
+            assertTrue(xsd.stream().allMatch(f -> f.message().contains("ferry")), xsd.toString());
+        }
+    }
+
+    /** Rebuilds an exported folder as an OVA in a given layout: digest, manifest/cert placement, gzip or chunked disks. */
+    private byte[] variant(Path folder, Digest digest, boolean atEnd, String layout, Packages.Signer signer) throws Exception {
+        String base = folder.getFileName().toString();
+        Envelope env = EnvelopeReader.read(Files.readAllBytes(folder.resolve(base + ".ovf")), base).envelope();
+        List<FileRef> refs = new ArrayList<>();
+        List<Packages.Member> files = new ArrayList<>();
+        for (FileRef f : env.references()) {
+            byte[] data = Files.readAllBytes(folder.resolve(f.href()));
+            boolean disk = f.href().endsWith(".vmdk");
+            if (disk && layout.equals("gzip")) {
+                byte[] gz = Packages.gzip(data);
+                refs.add(new FileRef(f.id(), f.href() + ".gz", gz.length, "gzip", 0, f.x()));
+                files.add(Packages.Member.file(f.href() + ".gz", gz));
+            } else if (disk && layout.equals("chunked")) {
+                int chunk = 256 << 10;
+                refs.add(new FileRef(f.id(), f.href(), data.length, "", chunk, f.x()));
+                for (int i = 0; i * chunk < data.length; i++) {
+                    files.add(Packages.Member.file(String.format("%s.%09d", f.href(), i),
+                            Arrays.copyOfRange(data, i * chunk, Math.min(data.length, (i + 1) * chunk))));
+                }
+            } else {
+                refs.add(f);
+                files.add(Packages.Member.file(f.href(), data));
+            }
+        }
+        Envelope changed = new Envelope(env.version(), env.versionAttribute(), env.lang(), refs, env.sections(), env.content(), env.strings(),
+                env.namespaces(), env.x());
+        byte[] ovf = EnvelopeWriter.write(changed);
+        List<Manifest.Entry> entries = new ArrayList<>();
+        entries.add(new Manifest.Entry(digest, base + ".ovf", Digest.hex(digest.newDigest().digest(ovf)), 0));
+        for (Packages.Member m : files) {
+            entries.add(new Manifest.Entry(digest, m.name(), Digest.hex(digest.newDigest().digest(m.data())), 0));
+        }
+        byte[] mf = new Manifest(entries, List.of()).toBytes();
+        List<Packages.Member> meta = new ArrayList<>();
+        meta.add(Packages.Member.file(base + ".mf", mf));
+        if (signer != null) {
+            meta.add(Packages.Member.file(base + ".cert", Signing.sign(mf, base + ".mf", signer.keys().getPrivate(), List.of(signer.cert()), digest)));
+        }
+        List<Packages.Member> all = new ArrayList<>();
+        all.add(Packages.Member.file(base + ".ovf", ovf));
+        if (!atEnd) {
+            all.addAll(meta);
+        }
+        all.addAll(files);
+        if (atEnd) {
+            all.addAll(meta);
+        }
+        return Packages.tar(all);
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "SHA1, false, plain, false", "SHA256, false, plain, true", "SHA512, false, plain, false",
+        "SHA1, true, plain, true", "SHA256, true, plain, false", "SHA512, true, plain, true",
+        "SHA256, false, gzip, false", "SHA1, true, gzip, true",
+        "SHA256, false, chunked, true", "SHA512, true, chunked, false", "SHA1, false, chunked, false"})
+    void everyLayoutImports(Digest digest, boolean atEnd, String layout, boolean signed) throws Exception {
+        VmSpec vm = Packages.vm(dir, "app");
+        Path folder = exportFolder(vm, OvfVersion.V1);
+        Packages.Signer signer = signed ? Packages.signer("Ferry test signer") : null;
+        Path ova = dir.resolve("layout.ova");
+        Files.write(ova, variant(folder, digest, atEnd, layout, signer));
+        OvfImporter.Options opts = OvfImporter.Options.DEFAULT.requiring(true, signed)
+                .withTrust(signed ? List.of(signer.cert()) : List.of());
+        OvfImporter.Result r = new OvfImporter(opts, OvfImporter.Progress.NONE).importPackage(ova.toString(), dir.resolve("in"));
+        assertTrue(r.manifest().startsWith("[" + digest + "]"), r.manifest());
+        assertSameDisks(vm, r);
+        if (signed) {
+            assertNotNull(r.signature());
+            assertTrue(r.signature().trusted());
+            assertEquals("CN=Ferry test signer", r.signature().subject());
+        }
+    }
+
+    @Test
+    void foldersZipTarAndHttpSourcesImport() throws Exception {
+        VmSpec vm = Packages.vm(dir, "src");
+        Path folder = exportFolder(vm, OvfVersion.V2);
+        // a plain folder, by path and by file: URI
+        assertSameDisks(vm, new OvfImporter(OvfImporter.Options.DEFAULT, OvfImporter.Progress.NONE)
+                .importPackage(folder.toString(), dir.resolve("from-folder")));
+        assertSameDisks(vm, new OvfImporter(OvfImporter.Options.DEFAULT, OvfImporter.Progress.NONE)
+                .importPackage(folder.resolve("exported-V2.ovf").toUri().toString(), dir.resolve("from-file-uri")));
+        // the same folder zipped, read through VFS zip:
+        Path zip = dir.resolve("pkg.zip");
+        try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(zip))) {
+            for (String n : Packages.listing(folder)) {
+                if (!n.isEmpty()) {
+                    z.putNextEntry(new ZipEntry("pkg/" + n));
+                    z.write(Files.readAllBytes(folder.resolve(n)));
+                    z.closeEntry();
+                }
+            }
+        }
+        assertSameDisks(vm, new OvfImporter(OvfImporter.Options.DEFAULT, OvfImporter.Progress.NONE)
+                .importPackage("zip:" + zip.toUri() + "!/pkg/exported-V2.ovf", dir.resolve("from-zip")));
+        // an OVA opened as a tar: folder
+        Path ova = dir.resolve("src.ova");
+        Files.write(ova, variant(folder, Digest.SHA256, false, "plain", null));
+        assertSameDisks(vm, new OvfImporter(OvfImporter.Options.DEFAULT, OvfImporter.Progress.NONE)
+                .importPackage("tar:" + ova.toUri() + "!/exported-V2.ovf", dir.resolve("from-tar")));
+        // the OVA over HTTP from a loopback server
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        byte[] body = Files.readAllBytes(ova);
+        server.createContext("/appliances/src.ova", ex -> {
+            ex.sendResponseHeaders(200, body.length);
+            try (OutputStream o = ex.getResponseBody()) {
+                o.write(body);
+            }
+        });
+        server.start();
+        try {
+            String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/appliances/src.ova";
+            assertSameDisks(vm, new OvfImporter(OvfImporter.Options.DEFAULT, OvfImporter.Progress.NONE).importPackage(url, dir.resolve("from-http")));
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
+    void aBlankDiskAndPropertiesFromTheDescriptor() throws Exception {
+        String ovf = """
+                <?xml version="1.0"?>
+                <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+                  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+                  <References/>
+                  <DiskSection><Info>disks</Info>
+                    <Disk ovf:diskId="scratch" ovf:capacity="${scratch_gb}" ovf:capacityAllocationUnits="byte * 2^20"/>
+                  </DiskSection>
+                  <VirtualSystem ovf:id="blank">
+                    <Info>x</Info>
+                    <ProductSection><Info>p</Info>
+                      <Property ovf:key="scratch_gb" ovf:type="uint32" ovf:value="3" ovf:userConfigurable="true"/>
+                    </ProductSection>
+                    <VirtualHardwareSection><Info>hw</Info>
+                      <Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+                      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>mem</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>64</rasd:VirtualQuantity></Item>
+                      <Item><rasd:ElementName>disk</rasd:ElementName><rasd:HostResource>ovf:/disk/scratch</rasd:HostResource><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType></Item>
+                    </VirtualHardwareSection>
+                  </VirtualSystem>
+                </Envelope>
+                """;
+        Path ova = dir.resolve("blank.ova");
+        Files.write(ova, Packages.tar(List.of(Packages.Member.file("blank.ovf", ovf.getBytes(StandardCharsets.UTF_8)))));
+        OvfImporter.Options o = OvfImporter.Options.DEFAULT.withMapping(new VmSpecMapper.Options(null, Map.of("scratch_gb", "5"), Map.of(), false));
+        OvfImporter.Result r = new OvfImporter(o, OvfImporter.Progress.NONE).importPackage(ova.toString(), dir.resolve("blank"));
+        DiskSpec d = r.vms().get(0).spec().disks().get(0);
+        assertEquals(5L << 20, d.capacityBytes(), "${scratch_gb} resolved from the user's value");
+        assertEquals(5L << 20, Files.size(Path.of(d.path())));
+        assertFalse(r.warnings().isEmpty() && r.manifest().length() > 0);
+    }
+}
