@@ -60,7 +60,7 @@ final class Packages {
 
     static byte[] tar(List<Member> members) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (TarArchiveOutputStream t = new TarArchiveOutputStream(out)) {
+        try (TarArchiveOutputStream t = new TarArchiveOutputStream(out, 512)) { // 512-byte records: the archive ends right after its two zero blocks
             t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             for (Member m : members) {
                 TarArchiveEntry e = m.link() == null ? new TarArchiveEntry(m.name(), true) : new TarArchiveEntry(m.name(), m.type(), true);
