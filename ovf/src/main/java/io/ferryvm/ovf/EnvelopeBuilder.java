@@ -33,11 +33,13 @@ final class EnvelopeBuilder {
         Map<String, String> diskIds = new LinkedHashMap<>();
         int n = 1;
         for (DiskFile f : files) {
-            String fileId = "file" + n;
+            // ids carry the disk's name, so an import gives the disks their names back
+            String stem = vms.size() == 1 ? f.disk() : f.vm() + "-" + f.disk();
+            String fileId = f.iso() ? stem : "file-" + stem;
             refs.add(new FileRef(fileId, f.href(), f.size(), "", 0, Extras.NONE));
             fileIds.put(f.vm() + "/" + f.disk(), fileId);
             if (!f.iso()) {
-                String diskId = "vmdisk" + n;
+                String diskId = stem;
                 diskIds.put(f.vm() + "/" + f.disk(), diskId);
                 DiskSpec ds = find(vms, f.vm(), f.disk());
                 disks.add(new VirtualDisk(diskId, Long.toString(ds.capacityBytes()), "byte", fileId, VirtualDisk.FORMAT_STREAM_OPTIMIZED,

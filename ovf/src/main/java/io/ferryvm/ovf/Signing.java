@@ -139,6 +139,89 @@ public final class Signing {
         return new Verified(signer, d, trusted, warnings);
     }
 
+    /**
+     * Signs a package: for a folder, writes name.cert beside its manifest; for an .ova, writes a new archive at
+     * out with the certificate right after the manifest (DSP0243 order). The digest is the manifest's own.
+     * Returns the path written.
+     */
+    public static java.nio.file.Path signPackage(java.nio.file.Path pkg, PrivateKey key, List<X509Certificate> chain, java.nio.file.Path out) {
+        try {
+            if (java.nio.file.Files.isDirectory(pkg)) {
+                java.nio.file.Path mf;
+                try (var s = java.nio.file.Files.list(pkg)) {
+                    List<java.nio.file.Path> mfs = s.filter(p -> p.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".mf")).toList();
+                    if (mfs.size() != 1) {
+                        throw new OvfException(OvfException.Kind.INVALID, pkg + ": " + mfs.size() + " manifests (need exactly one to sign)");
+                    }
+                    mf = mfs.get(0);
+                }
+                byte[] bytes = java.nio.file.Files.readAllBytes(mf);
+                String name = mf.getFileName().toString();
+                byte[] cert = sign(bytes, name, key, chain, digestOf(bytes, name));
+                java.nio.file.Path target = pkg.resolve(name.substring(0, name.length() - 3) + ".cert");
+                io.ferryvm.core.host.AtomicFiles.write(target, cert);
+                return target;
+            }
+            try (Staging staging = new Staging(out)) {
+                java.nio.file.Path tmp = staging.dir().resolve("signed.ova");
+                try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                        new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(pkg), 1 << 20));
+                        var t = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+                                new java.io.BufferedOutputStream(java.nio.file.Files.newOutputStream(tmp), 1 << 20))) {
+                    t.setBigNumberMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.BIGNUMBER_POSIX);
+                    t.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+                    int[] count = {0};
+                    boolean signed = false;
+                    org.apache.commons.compress.archivers.tar.TarArchiveEntry e;
+                    while ((e = OvfImporter.nextFile(in, pkg.getFileName().toString(), Limits.DEFAULT, count)) != null) {
+                        String name = PackagePaths.normalize(e.getName());
+                        if (name.toLowerCase(java.util.Locale.ROOT).endsWith(".cert")) {
+                            continue; // replaced by the new signature
+                        }
+                        byte[] small = null;
+                        if (name.toLowerCase(java.util.Locale.ROOT).endsWith(".mf")) {
+                            small = OvfImporter.readSmall(in, e.getSize(), Limits.DEFAULT.maxSmallFileBytes(), name);
+                        }
+                        var copy = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
+                        copy.setSize(e.getSize());
+                        copy.setMode(0644);
+                        copy.setModTime(e.getModTime());
+                        t.putArchiveEntry(copy);
+                        if (small != null) {
+                            t.write(small);
+                        } else {
+                            in.transferTo(t);
+                        }
+                        t.closeArchiveEntry();
+                        if (small != null) {
+                            byte[] cert = sign(small, name, key, chain, digestOf(small, name));
+                            var ce = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name.substring(0, name.length() - 3) + ".cert");
+                            ce.setSize(cert.length);
+                            ce.setMode(0644);
+                            t.putArchiveEntry(ce);
+                            t.write(cert);
+                            t.closeArchiveEntry();
+                            signed = true;
+                        }
+                    }
+                    if (!signed) {
+                        throw new OvfException(OvfException.Kind.INVALID, pkg + ": no manifest to sign");
+                    }
+                    t.finish();
+                }
+                staging.commit("signed.ova");
+                return staging.target();
+            }
+        } catch (java.io.IOException e) {
+            throw new OvfException(OvfException.Kind.IO, pkg + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Digest digestOf(byte[] manifest, String name) {
+        Manifest m = Manifest.parse(manifest, name);
+        return m.entries().isEmpty() ? Digest.SHA256 : m.entries().get(0).digest();
+    }
+
     /** PEM certificates in text (other PEM blocks are skipped). */
     public static List<X509Certificate> certificates(String pem, String source) {
         try {

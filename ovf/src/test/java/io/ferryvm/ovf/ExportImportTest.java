@@ -63,7 +63,8 @@ class ExportImportTest {
     void exportThenImportKeepsTheVmAndEveryByte() throws Exception {
         VmSpec vm = Packages.vm(dir, "web-1");
         Path ova = dir.resolve("web-1.ova");
-        OvfExporter.Result ex = new OvfExporter(OvfExporter.Options.DEFAULT, OvfImporter.Progress.NONE).export(List.of(vm), ova);
+        OvfExporter.Options ferry = new OvfExporter.Options(OvfVersion.V2, OvfExporter.Target.FERRY, null, true, null, List.of());
+        OvfExporter.Result ex = new OvfExporter(ferry, OvfImporter.Progress.NONE).export(List.of(vm), ova);
         assertEquals(List.of("web-1.ovf", "web-1.mf", "web-1-root.vmdk", "web-1-data.vmdk", "web-1-cd.iso"), ex.members());
         List<String> order = new ArrayList<>();
         try (TarArchiveInputStream t = new TarArchiveInputStream(Files.newInputStream(ova))) {
@@ -88,6 +89,8 @@ class ExportImportTest {
         assertEquals(List.of("frontend", "backend"), back.nics().stream().map(n -> n.network()).toList());
         assertEquals("52:54:00:12:34:56", back.nics().get(0).mac());
         assertEquals(List.of(false, false, true), back.disks().stream().map(DiskSpec::readOnly).toList());
+        assertEquals(List.of("root", "data", "cd"), back.disks().stream().map(DiskSpec::name).toList());
+        assertEquals(List.of("virtio", "scsi", "sata"), back.disks().stream().map(DiskSpec::bus).toList(), "FERRY target keeps virtio");
         assertSameDisks(vm, r);
         VmSpec fromJson = VmSpecJson.read(Files.readAllBytes(target.resolve("vms/web-1.json")), VmSpec.class, "web-1.json", true);
         assertEquals(back, fromJson);

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code ferry} command line. Errors are printed as one clear line, never as a stack trace. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Moves running virtual machines between hosts and carries VM appliances between platforms.",
-        subcommands = {RunCommand.class})
+        subcommands = {RunCommand.class, OvfCommand.class})
 public final class Ferry implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
