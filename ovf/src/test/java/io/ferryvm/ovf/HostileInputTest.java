@@ -163,7 +163,7 @@ class HostileInputTest {
     void aTruncatedArchiveIsRefused(int at) throws Exception {
         byte[] whole = Packages.tar(good);
         // negative: that many bytes before the end of the last member's data (tar end blocks excluded)
-        int lastEnd = whole.length - 1024 - (int) ((512 - good.get(4).data().length % 512) % 512);
+        int lastEnd = whole.length - 1024 - (512 - good.get(4).data().length % 512) % 512;
         int cut = at >= 0 ? at : lastEnd + at;
         assertTrue(cut < whole.length, cut + " < " + whole.length);
         OvfException e = assertThrows(OvfException.class, () -> {
