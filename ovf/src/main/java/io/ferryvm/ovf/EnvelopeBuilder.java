@@ -20,6 +20,9 @@ import java.util.Set;
  * optional ferry:VirtualMachine element.
  */
 final class EnvelopeBuilder {
+    // Disk and CD Items carry the DiskSpec's name as ElementName: with the ferry:VirtualMachine element
+    // present, an import names the disks by it (disk ids must be unique across VMs, names need not).
+
     /** A disk file written for export: which VM and disk it is, its href, size, populated bytes. */
     record DiskFile(String vm, String disk, String href, long size, long populated, boolean iso) {}
 
@@ -124,11 +127,11 @@ final class EnvelopeBuilder {
             }
             int unit = units.merge(bus, 1, Integer::sum) - 1;
             if (d.readOnly()) {
-                devices.add(item(Location.NONE, ordered("AddressOnParent", Integer.toString(unit), "ElementName", "CD/DVD drive " + d.name(),
+                devices.add(item(Location.NONE, ordered("AddressOnParent", Integer.toString(unit), "ElementName", d.name(),
                         "HostResource", "ovf:/file/" + fileIds.get(key), "InstanceID", Integer.toString(id++), "Parent", Integer.toString(ctl),
                         "ResourceType", "15")));
             } else {
-                devices.add(item(Location.NONE, ordered("AddressOnParent", Integer.toString(unit), "ElementName", "Hard disk " + d.name(),
+                devices.add(item(Location.NONE, ordered("AddressOnParent", Integer.toString(unit), "ElementName", d.name(),
                         "HostResource", "ovf:/disk/" + diskIds.get(key), "InstanceID", Integer.toString(id++), "Parent", Integer.toString(ctl),
                         "ResourceType", "17")));
             }

@@ -394,7 +394,8 @@ public final class VmSpecMapper {
                 return;
             }
             String diskId = d != null ? d.diskId() : file.id();
-            String name = uniqueName(diskId.replaceAll("[^A-Za-z0-9._-]+", "-").replaceAll("^[^A-Za-z0-9]+", ""), cd ? "cdrom" : "disk", names);
+            String label = ferryElement() != null && !i.elementName().isEmpty() ? i.elementName() : diskId;
+            String name = uniqueName(label.replaceAll("[^A-Za-z0-9._-]+", "-").replaceAll("^[^A-Za-z0-9]+", ""), cd ? "cdrom" : "disk", names);
             long capacity;
             if (d != null) {
                 if (!d.parentRef().isEmpty()) {
@@ -417,7 +418,10 @@ public final class VmSpecMapper {
                 capacity = Math.max(0, file.size());
             }
             String path = o.diskPaths().getOrDefault(diskId, "");
-            disks.add(new DiskSpec(name, path, capacity, d != null ? "raw" : "raw", cd ? (bus.equals("virtio") ? "sata" : bus) : bus, cd));
+            // VMDK and raw disks are imported as raw; qcow2 and VHD are kept as they are (not converted)
+            DiskImages.Format f = d == null ? DiskImages.Format.RAW : DiskImages.formatOf(d.format());
+            String format = f == DiskImages.Format.QCOW2 ? "qcow2" : f == DiskImages.Format.VHD ? "vhd" : "raw";
+            disks.add(new DiskSpec(name, path, capacity, format, cd ? (bus.equals("virtio") ? "sata" : bus) : bus, cd));
             diskIdByName.put(name, diskId);
         }
 

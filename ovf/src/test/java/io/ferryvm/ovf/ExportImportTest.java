@@ -99,6 +99,20 @@ class ExportImportTest {
     }
 
     @Test
+    void severalVmsTravelAsACollection() throws Exception {
+        VmSpec a = Packages.vm(dir, "tier-a");
+        VmSpec b = Packages.vm(dir, "tier-b").withNuma(io.ferryvm.core.NumaSpec.DEFAULT).withSize(1, 128L << 20);
+        Path ova = dir.resolve("vapp.ova");
+        OvfExporter.Result ex = new OvfExporter(OvfExporter.Options.DEFAULT, OvfImporter.Progress.NONE).export(List.of(a, b), ova);
+        assertTrue(ex.envelope().content() instanceof Content.VirtualSystemCollection);
+        OvfImporter.Result r = new OvfImporter(OvfImporter.Options.DEFAULT, OvfImporter.Progress.NONE).importPackage(ova.toString(), dir.resolve("vapp"));
+        assertEquals(List.of("tier-a", "tier-b"), r.vms().stream().map(m -> m.spec().name()).toList());
+        assertEquals(1, r.vms().get(1).spec().vcpus());
+        assertEquals(List.of("root", "data", "cd"), r.vms().get(1).spec().disks().stream().map(DiskSpec::name).toList());
+        assertTrue(Files.isRegularFile(dir.resolve("vapp/vms/tier-a.json")) && Files.isRegularFile(dir.resolve("vapp/vms/tier-b.json")));
+    }
+
+    @Test
     void exportedDisksPassQemuImg() throws Exception {
         Tools.require("qemu-img");
         VmSpec vm = Packages.vm(dir, "db");
