@@ -60,6 +60,15 @@ public final class DiskImages {
         }
     }
 
+    /** Converts a qcow2 stream (v2/v3, tables before data as qemu-img writes it) to a raw file of the expected capacity. */
+    public static Converted qcow2ToRaw(InputStream in, String source, long expectedCapacity, Path target) throws IOException {
+        try (RawSink sink = new RawSink(target, expectedCapacity)) {
+            long clusters = Qcow2Reader.toRaw(in, source, expectedCapacity, sink);
+            sink.finish();
+            return new Converted(expectedCapacity, sink.written(), -1, "qcow2, " + clusters + " clusters");
+        }
+    }
+
     /** Copies a raw image of exactly capacity bytes (more is refused; less is refused as truncated). */
     public static Converted rawCopy(InputStream in, String source, long capacity, Path target) throws IOException {
         try (RawSink sink = new RawSink(target, capacity)) {

@@ -361,9 +361,7 @@ public final class OvfImporter {
             String ext = ".raw";
             if (fr != null) {
                 DiskImages.Format f = DiskImages.formatOf(d.format());
-                if (f == DiskImages.Format.QCOW2) {
-                    ext = ".qcow2";
-                } else if (f == DiskImages.Format.VHD) {
+                if (f == DiskImages.Format.VHD) {
                     ext = ".vhd";
                 }
             }
@@ -702,11 +700,13 @@ public final class OvfImporter {
                         warnings.add(where + ": Disk " + d.diskId() + " says format '" + d.format() + "' but holds a VMDK: read as VMDK");
                     }
                     c = DiskImages.vmdkToRaw(in, where, capacity, out);
-                } else if (f == DiskImages.Format.RAW && !qcow) {
+                } else if (qcow || f == DiskImages.Format.QCOW2) {
+                    c = DiskImages.qcow2ToRaw(in, where, capacity, out);
+                } else if (f == DiskImages.Format.RAW) {
                     c = DiskImages.rawCopy(in, where, capacity, out);
                 } else {
                     long n = copyBounded(in, out, options.limits().maxDiskBytes(), where);
-                    warnings.add(where + ": Disk " + d.diskId() + " (" + (qcow ? "qcow2" : d.format()) + ") copied as it is, not converted");
+                    warnings.add(where + ": Disk " + d.diskId() + " (" + d.format() + ") copied as it is, not converted");
                     c = new DiskImages.Converted(capacity, n, n, "copied");
                 }
                 diskBytes += c.dataBytes();

@@ -418,9 +418,9 @@ public final class VmSpecMapper {
                 capacity = Math.max(0, file.size());
             }
             String path = o.diskPaths().getOrDefault(diskId, "");
-            // VMDK and raw disks are imported as raw; qcow2 and VHD are kept as they are (not converted)
+            // VMDK, qcow2 and raw disks are imported as raw; VHD is kept as it is (not converted)
             DiskImages.Format f = d == null ? DiskImages.Format.RAW : DiskImages.formatOf(d.format());
-            String format = f == DiskImages.Format.QCOW2 ? "qcow2" : f == DiskImages.Format.VHD ? "vhd" : "raw";
+            String format = f == DiskImages.Format.VHD ? "vhd" : "raw";
             disks.add(new DiskSpec(name, path, capacity, format, cd ? (bus.equals("virtio") ? "sata" : bus) : bus, cd));
             diskIdByName.put(name, diskId);
         }

@@ -223,6 +223,43 @@ class ExportImportTest {
     }
 
     @Test
+    void anOvirtStyleQcow2DiskImportsAsRaw() throws Exception {
+        Tools.require("qemu-img");
+        VmSpec vm = Packages.vm(dir, "ovirt").withDevices(List.of(), List.of());
+        Path raw = dir.resolve("ovirt-disk.raw");
+        Tools.realisticDisk(raw, 6L << 20, 31);
+        Path q = dir.resolve("ovirt-disk");
+        assertEquals(0, Tools.qemuImg("convert", "-f", "raw", "-O", "qcow2", raw.toString(), q.toString()).exit());
+        byte[] qcow = Files.readAllBytes(q);
+        Path folder = exportFolder(vm, OvfVersion.V1);
+        Envelope e = EnvelopeReader.read(Files.readAllBytes(folder.resolve("exported-V1.ovf")), "x").envelope();
+        FileRef f = new FileRef("d1", "0c0ffee0-d15c", qcow.length, "", 0, Extras.NONE);
+        VirtualDisk d = new VirtualDisk("d1", Long.toString(6L << 20), "byte", "d1", VirtualDisk.FORMAT_QCOW2, -1, "", Extras.NONE);
+        Content.VirtualSystem vs = (Content.VirtualSystem) e.content();
+        List<Section> sections = new ArrayList<>();
+        for (Section s : vs.sections()) {
+            if (s instanceof Section.VirtualHardwareSection h) {
+                List<Item> items = new ArrayList<>(h.items());
+                items.add(new Item(Item.Kind.ITEM, List.of(new Item.Rasd("ElementName", "disk", Location.NONE),
+                        new Item.Rasd("HostResource", "ovf:/disk/d1", Location.NONE), new Item.Rasd("InstanceID", "99", Location.NONE),
+                        new Item.Rasd("ResourceType", "17", Location.NONE)), List.of(), "", Extras.NONE));
+                s = new Section.VirtualHardwareSection(h.info(), h.id(), h.transports(), h.system(), items, h.x());
+            }
+            sections.add(s);
+        }
+        Envelope changed = new Envelope(e.version(), "", "", List.of(f),
+                List.of(new Section.DiskSection(Msg.of("disks"), List.of(d), Extras.NONE)),
+                new Content.VirtualSystem(vs.id(), vs.info(), vs.name(), sections, vs.x()), List.of(), e.namespaces(), e.x());
+        Path ova = dir.resolve("ovirt.ova");
+        Files.write(ova, Packages.tar(List.of(Packages.Member.file("vm.ovf", EnvelopeWriter.write(changed)),
+                Packages.Member.file("0c0ffee0-d15c", qcow))));
+        OvfImporter.Result r = new OvfImporter(OvfImporter.Options.DEFAULT, OvfImporter.Progress.NONE).importPackage(ova.toString(), dir.resolve("o"));
+        DiskSpec disk = r.vms().get(0).spec().disks().get(0);
+        assertEquals("raw", disk.format());
+        assertArrayEquals(Files.readAllBytes(raw), Files.readAllBytes(Path.of(disk.path())));
+    }
+
+    @Test
     void foldersZipTarAndHttpSourcesImport() throws Exception {
         VmSpec vm = Packages.vm(dir, "src");
         Path folder = exportFolder(vm, OvfVersion.V2);

@@ -75,6 +75,28 @@ class VmdkTest {
         assertArrayEquals(Files.readAllBytes(raw), toRaw(Files.readAllBytes(vmdk), capacity));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"compat=1.1", "compat=0.10", "compat=1.1,cluster_size=4096", "compressed"})
+    void ferryReadsQcow2AsQemuImgWritesIt(String options) throws Exception {
+        Tools.require("qemu-img");
+        long capacity = (20L << 20) + (64 << 10) + 512;
+        Path raw = dir.resolve("in.raw");
+        Tools.realisticDisk(raw, capacity, 21);
+        Path q = dir.resolve("disk.qcow2");
+        Tools.Run conv = options.equals("compressed")
+                ? Tools.qemuImg("convert", "-c", "-f", "raw", "-O", "qcow2", raw.toString(), q.toString())
+                : Tools.qemuImg("convert", "-f", "raw", "-O", "qcow2", "-o", options, raw.toString(), q.toString());
+        assertEquals(0, conv.exit(), conv.out());
+        Path out = dir.resolve("q.raw");
+        DiskImages.qcow2ToRaw(Files.newInputStream(q), "disk.qcow2", capacity, out);
+        assertArrayEquals(Files.readAllBytes(raw), Files.readAllBytes(out), options);
+        byte[] whole = Files.readAllBytes(q);
+        Path cut = dir.resolve("cut.raw");
+        OvfException e = assertThrows(OvfException.class,
+                () -> DiskImages.qcow2ToRaw(new ByteArrayInputStream(Arrays.copyOf(whole, whole.length - 4096)), "disk.qcow2", capacity, cut));
+        assertEquals(OvfException.Kind.CORRUPT_DISK, e.kind(), e.getMessage());
+    }
+
     @Test
     void aTruncatedStreamIsRefusedWhoeverWroteIt() throws Exception {
         Tools.require("qemu-img");
