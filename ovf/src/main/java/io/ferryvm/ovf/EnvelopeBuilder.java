@@ -164,7 +164,10 @@ final class EnvelopeBuilder {
         }
         sections.add(new Section.OperatingSystemSection(Msg.of("The kind of installed guest operating system"), os, "",
                 Msg.of(vm.osType().isEmpty() ? "Unknown" : vm.osType()), new Extras(null, osAttrs, List.of(), Location.NONE)));
-        sections.add(new Section.VirtualHardwareSection(Msg.of("Virtual hardware requirements"), "", List.of(), system, items, Extras.NONE));
+        // In the VirtualHardwareSection, whose schema type ends with xs:any ##other (where ovftool puts vmw:Config),
+        // the extension keeps the descriptor valid against DSP8023.
+        sections.add(new Section.VirtualHardwareSection(Msg.of("Virtual hardware requirements"), "", List.of(), system, items,
+                new Extras(null, Map.of(), List.of(ferryElement(vm, ovfNs)), Location.NONE)));
         String product = vm.metadata().get("ovf.product");
         if (product != null) {
             sections.add(new Section.ProductSection(Msg.of("Information about the installed software"), "", "", Msg.of(product),
@@ -175,15 +178,18 @@ final class EnvelopeBuilder {
         if (annotation != null) {
             sections.add(new Section.AnnotationSection(Msg.of("A human-readable annotation"), Msg.of(annotation), Extras.NONE));
         }
+        return new Content.VirtualSystem(vm.name(), Msg.of("A virtual machine exported by Ferry"), vm.name(), sections, Extras.NONE);
+    }
+
+    /** Ferry's own settings: HA policy, workload and NUMA request as JSON (ovf:required="false": others skip it). */
+    private static XmlNode ferryElement(VmSpec vm, String ovfNs) {
         Map<String, String> fattrs = new LinkedHashMap<>();
         fattrs.put(XmlNode.clark(ovfNs, "required"), "false");
         fattrs.put("ha", vm.ha().name());
         List<XmlNode> fkids = List.of(
                 new XmlNode(VmSpecMapper.FERRY_NS, "Workload", "ferry", Map.of(), json(vm.workload()), List.of(), Location.NONE),
                 new XmlNode(VmSpecMapper.FERRY_NS, "Numa", "ferry", Map.of(), json(vm.numa()), List.of(), Location.NONE));
-        XmlNode ferry = new XmlNode(VmSpecMapper.FERRY_NS, "VirtualMachine", "ferry", fattrs, "", fkids, Location.NONE);
-        return new Content.VirtualSystem(vm.name(), Msg.of("A virtual machine exported by Ferry"), vm.name(), sections,
-                new Extras(null, Map.of(), List.of(ferry), Location.NONE));
+        return new XmlNode(VmSpecMapper.FERRY_NS, "VirtualMachine", "ferry", fattrs, "", fkids, Location.NONE);
     }
 
     private static String json(Object o) {

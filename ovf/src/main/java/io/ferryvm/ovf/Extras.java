@@ -24,16 +24,4 @@ public record Extras(Boolean required, Map<String, String> attributes, List<XmlN
     public boolean isRequired() {
         return required == null || required;
     }
-
-    public static Extras at(Location at) {
-        return new Extras(null, Map.of(), List.of(), at);
-    }
-
-    public Extras withRequired(Boolean r) {
-        return new Extras(r, attributes, elements, at);
-    }
-
-    public Extras withAttributes(Map<String, String> attrs) {
-        return new Extras(required, attrs, elements, at);
-    }
 }

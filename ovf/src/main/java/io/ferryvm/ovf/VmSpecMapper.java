@@ -25,8 +25,8 @@ import java.util.UUID;
  * every error for what must map and cannot (no memory, delta disks, a required unknown device).
  *
  * <p>Ferry's own settings with no OVF counterpart (workload, NUMA request, HA policy) travel in a
- * {@code ferry:VirtualMachine} extension element of the VirtualSystem ({@link #FERRY_NS}), with
- * ovf:required="false" so that other tools skip it.
+ * {@code ferry:VirtualMachine} extension element ({@link #FERRY_NS}) at the end of the VirtualHardwareSection,
+ * with ovf:required="false" so that other tools skip it.
  */
 public final class VmSpecMapper {
     public static final String FERRY_NS = "http://ferryvm.io/ovf/1";
@@ -197,7 +197,7 @@ public final class VmSpecMapper {
                 }
             }
             for (XmlNode x : vhs.x().elements()) {
-                if (!x.name().equals("Config") && !x.name().equals("ExtraConfig")) {
+                if (!x.name().equals("Config") && !x.name().equals("ExtraConfig") && !x.ns().equals(FERRY_NS)) {
                     warn("VirtualHardwareSection: vendor element " + x.name() + " not mapped");
                 }
             }
@@ -280,7 +280,11 @@ public final class VmSpecMapper {
         }
 
         private XmlNode ferryElement() {
-            for (XmlNode x : vs.x().elements()) {
+            List<XmlNode> candidates = new ArrayList<>(vs.x().elements());
+            for (Section.VirtualHardwareSection h : vs.sectionsOf(Section.VirtualHardwareSection.class)) {
+                candidates.addAll(h.x().elements());
+            }
+            for (XmlNode x : candidates) {
                 if (x.ns().equals(FERRY_NS) && x.name().equals("VirtualMachine")) {
                     return x;
                 }

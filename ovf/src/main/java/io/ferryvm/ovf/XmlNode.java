@@ -1,6 +1,5 @@
 package io.ferryvm.ovf;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,37 +40,8 @@ public record XmlNode(String ns, String name, String prefix, Map<String, String>
         return null;
     }
 
-    public List<XmlNode> childrenNamed(String local, List<String> namespaces) {
-        List<XmlNode> out = new ArrayList<>();
-        for (XmlNode c : children) {
-            if (c.name.equals(local) && namespaces.contains(c.ns)) {
-                out.add(c);
-            }
-        }
-        return out;
-    }
-
     public String trimmedText() {
         return text.strip();
-    }
-
-    /** This node with every element and attribute namespace mapped (used to move ovf: content between versions). */
-    public XmlNode renamespace(Map<String, String> map) {
-        Map<String, String> attrs = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : attributes.entrySet()) {
-            String k = e.getKey();
-            if (k.startsWith("{")) {
-                int end = k.indexOf('}');
-                String uri = k.substring(1, end);
-                k = clark(map.getOrDefault(uri, uri), k.substring(end + 1));
-            }
-            attrs.put(k, e.getValue());
-        }
-        List<XmlNode> kids = new ArrayList<>(children.size());
-        for (XmlNode c : children) {
-            kids.add(c.renamespace(map));
-        }
-        return new XmlNode(map.getOrDefault(ns, ns), name, prefix, attrs, text, kids, at);
     }
 
     @Override
