@@ -80,6 +80,23 @@ public final class OvfEnvironment {
         return list;
     }
 
+    /** The property keys (full and bare) a VirtualSystem sees: its own and its enclosing collections'. */
+    public static Set<String> keys(Envelope e, String virtualSystemId) {
+        Set<String> keys = new HashSet<>();
+        List<Content> path = pathTo(e.content(), virtualSystemId);
+        if (path != null) {
+            for (Content c : path) {
+                for (Section.ProductSection p : c.sectionsOf(Section.ProductSection.class)) {
+                    for (Property prop : p.properties()) {
+                        keys.add(prop.key());
+                        keys.add(p.fullKey(prop));
+                    }
+                }
+            }
+        }
+        return keys;
+    }
+
     /** The ovf-env.xml document for one VirtualSystem. */
     public static byte[] document(Envelope e, String virtualSystemId, Map<String, String> userValues, String deploymentOption, Platform platform) {
         List<Value> own = values(e, virtualSystemId, userValues, deploymentOption);

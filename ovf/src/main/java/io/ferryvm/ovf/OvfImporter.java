@@ -347,7 +347,7 @@ public final class OvfImporter {
                     paths.putIfAbsent(fr.id(), staging.finalPath(otherPath(fr)).toString());
                 }
             }
-            mapped = VmSpecMapper.toVmSpecs(envelope, options.mapping().withDiskPaths(paths));
+            mapped = environments(VmSpecMapper.toVmSpecs(envelope, options.mapping().withDiskPaths(paths)));
             for (VmSpecMapper.Mapped m : mapped) {
                 for (String w : m.warnings()) {
                     warnings.add(m.virtualSystemId() + ": " + w);
@@ -355,6 +355,54 @@ public final class OvfImporter {
             }
             Files.createDirectories(staging.dir().resolve("disks"));
             Files.write(staging.dir().resolve(safeName(name)), bytes);
+        }
+
+        /**
+         * For a VirtualSystem whose hardware asks for the "iso" transport, the OVF environment (its properties
+         * with the user's values, checked) goes on an ISO image attached as a read-only CD named ovf-env.
+         * Values naming no property at all are refused here, before any disk byte is read.
+         */
+        private List<VmSpecMapper.Mapped> environments(List<VmSpecMapper.Mapped> vms) throws IOException {
+            Map<String, String> given = options.mapping().propertyValues();
+            Set<String> known = new HashSet<>();
+            for (Content.VirtualSystem vs : envelope.virtualSystems()) {
+                known.addAll(OvfEnvironment.keys(envelope, vs.id()));
+            }
+            for (String k : given.keySet()) {
+                if (!known.contains(k)) {
+                    throw new OvfException(OvfException.Kind.BAD_VALUE, "property " + k + " is not declared in any ProductSection of " + descriptorName);
+                }
+            }
+            List<VmSpecMapper.Mapped> out = new ArrayList<>();
+            for (VmSpecMapper.Mapped m : vms) {
+                Content.VirtualSystem vs = envelope.virtualSystems().stream().filter(v -> v.id().equals(m.virtualSystemId())).findFirst().orElse(null);
+                boolean iso = vs != null && vs.sectionsOf(Section.VirtualHardwareSection.class).stream().anyMatch(h -> h.transports().contains("iso"));
+                if (!iso) {
+                    out.add(m);
+                    continue;
+                }
+                Set<String> mine = OvfEnvironment.keys(envelope, vs.id());
+                Map<String, String> values = new LinkedHashMap<>();
+                given.forEach((k, v) -> {
+                    if (mine.contains(k)) {
+                        values.put(k, v);
+                    }
+                });
+                byte[] doc = OvfEnvironment.document(envelope, vs.id(), values, options.mapping().deploymentOption(), OvfEnvironment.Platform.FERRY);
+                String rel = "files/" + safeName(m.spec().name()) + "-ovf-env.iso";
+                Path isoPath = staging.dir().resolve(rel);
+                Files.createDirectories(isoPath.getParent());
+                OvfEnvironment.writeIso(doc, isoPath);
+                List<DiskSpec> disks = new ArrayList<>(m.spec().disks());
+                if (disks.stream().anyMatch(d -> d.name().equals("ovf-env"))) {
+                    throw new OvfException(OvfException.Kind.MAPPING, m.spec().name() + ": a disk is already named ovf-env");
+                }
+                disks.add(new DiskSpec("ovf-env", staging.finalPath(rel).toString(), Files.size(isoPath), "raw", "sata", true));
+                List<String> w = new ArrayList<>(m.warnings());
+                w.add("the OVF environment (" + values.size() + " value(s) given) is attached as CD-ROM ovf-env (iso transport)");
+                out.add(new VmSpecMapper.Mapped(m.virtualSystemId(), m.spec().withDevices(disks, m.spec().nics()), w, m.diskIdByName()));
+            }
+            return out;
         }
 
         private String diskPath(VirtualDisk d, FileRef fr) {

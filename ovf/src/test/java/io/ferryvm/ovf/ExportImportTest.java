@@ -324,7 +324,7 @@ class ExportImportTest {
                     <ProductSection><Info>p</Info>
                       <Property ovf:key="scratch_gb" ovf:type="uint32" ovf:value="3" ovf:userConfigurable="true"/>
                     </ProductSection>
-                    <VirtualHardwareSection><Info>hw</Info>
+                    <VirtualHardwareSection ovf:transport="iso"><Info>hw</Info>
                       <Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
                       <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>mem</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>64</rasd:VirtualQuantity></Item>
                       <Item><rasd:ElementName>disk</rasd:ElementName><rasd:HostResource>ovf:/disk/scratch</rasd:HostResource><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType></Item>
@@ -339,6 +339,15 @@ class ExportImportTest {
         DiskSpec d = r.vms().get(0).spec().disks().get(0);
         assertEquals(5L << 20, d.capacityBytes(), "${scratch_gb} resolved from the user's value");
         assertEquals(5L << 20, Files.size(Path.of(d.path())));
-        assertFalse(r.warnings().isEmpty() && r.manifest().length() > 0);
+        DiskSpec env = r.vms().get(0).spec().disks().get(1);
+        assertEquals("ovf-env", env.name(), "the iso transport attaches the OVF environment");
+        assertTrue(env.readOnly());
+        String iso = new String(Files.readAllBytes(Path.of(env.path())), StandardCharsets.UTF_8);
+        assertTrue(iso.contains("oe:key=\"scratch_gb\" oe:value=\"5\""), "the user's value is in ovf-env.xml");
+        OvfException unknown = org.junit.jupiter.api.Assertions.assertThrows(OvfException.class, () -> new OvfImporter(
+                OvfImporter.Options.DEFAULT.withMapping(new VmSpecMapper.Options(null, Map.of("nosuch", "1"), Map.of(), false)),
+                OvfImporter.Progress.NONE).importPackage(ova.toString(), dir.resolve("blank2")));
+        assertTrue(unknown.getMessage().contains("property nosuch is not declared in any ProductSection of blank.ovf"), unknown.getMessage());
+        assertFalse(Files.exists(dir.resolve("blank2")));
     }
 }
