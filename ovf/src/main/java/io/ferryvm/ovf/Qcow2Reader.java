@@ -27,6 +27,9 @@ final class Qcow2Reader {
     private static final int L2 = 1;
     private static final int DATA = 2;
     private static final int ZDATA = 3;
+    private static final long MAX_L1_BYTES = 32L << 20;
+    /** Places still to visit; qemu's layout keeps this to about one L2 table's worth. */
+    private static final int MAX_PENDING = 1 << 22;
 
     /** A place in the file to visit: its offset, kind, the guest offset (data) or table index, and length (compressed data). */
     private record Visit(long offset, int kind, long guest, long length) {}
@@ -64,6 +67,10 @@ final class Qcow2Reader {
         long l1Entries = Integer.toUnsignedLong(h.getInt(36));
         long l2Entries = clusterSize / 8;
         long needed = (size + clusterSize * l2Entries - 1) / (clusterSize * l2Entries);
+        if (l1Entries * 8 > MAX_L1_BYTES) {
+            throw new OvfException(OvfException.Kind.TOO_LARGE, source + ": qcow2 L1 table of " + l1Entries + " entries (more than "
+                    + MAX_L1_BYTES + " bytes)");
+        }
         if (l1Entries < needed || l1Entries > needed + 1024) {
             throw corrupt(source, 36, "L1 table of " + l1Entries + " entries for a " + size + "-byte disk (needs " + needed + ")");
         }
@@ -95,6 +102,10 @@ final class Qcow2Reader {
                     ByteBuffer t = ByteBuffer.wrap(table);
                     for (int i = 0; i < table.length / 8; i++) {
                         long e = t.getLong(i * 8);
+                        if (queue.size() >= MAX_PENDING) {
+                            throw new OvfException(OvfException.Kind.TOO_LARGE, source + ": more than " + MAX_PENDING
+                                    + " qcow2 clusters pending (tables far ahead of their data)");
+                        }
                         if (v.kind == L1) {
                             long l2 = e & OFFSET_MASK;
                             if (l2 != 0) {

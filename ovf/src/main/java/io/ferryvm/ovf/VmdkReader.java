@@ -35,6 +35,8 @@ final class VmdkReader {
     private static final int MAX_DESCRIPTOR = 1 << 20;
     /** Grain bookkeeping (the seen-grains bitset and qemu's tables) is kept for disks up to 2^26 grains (4 TiB at 64 KiB). */
     private static final long MAX_TRACKED_GRAINS = 1L << 26;
+    /** monolithicSparse keeps one long per allocated grain to visit them in file order: 2^24 (1 TiB of data) at most. */
+    private static final int MAX_SPARSE_GRAINS = 1 << 24;
 
     /** What a conversion found: the header, the create type, grains written and the bytes of the VMDK stream. */
     record Result(long capacityBytes, String createType, long grains, long vmdkBytes) {}
@@ -94,15 +96,17 @@ final class VmdkReader {
         long capacity = h.capacityBytes();
         long tracked = h.grains() <= MAX_TRACKED_GRAINS ? h.grains() : 0;
         BitSet seen = tracked > 0 ? new BitSet((int) tracked) : null;
-        int[] qemuTable = null;
+        int[][] qemuTable = null;
         long promised = 0;
         boolean atEnd = h.gdOffset() == VmdkHeader.GD_AT_END;
         if (!atEnd && h.gdOffset() > 0 && h.gdOffset() < h.overHead() && tracked > 0) {
             // qemu layout: GD and GTs sit in the overhead, before the first grain; they say which grains must follow.
             qemuTable = readTables(in, h);
-            for (int e : qemuTable) {
-                if (e != 0 && e != 1) {
-                    promised++;
+            for (int[] t : qemuTable) {
+                for (int e : t == null ? new int[0] : t) {
+                    if (e != 0 && e != 1) {
+                        promised++;
+                    }
                 }
             }
         }
@@ -131,8 +135,17 @@ final class VmdkReader {
                     eos = true;
                     break;
                 }
-                if (val < 0 || val > (1 << 22)) {
-                    throw corrupt(in, at, "metadata marker of type " + type + " claims " + val + " sectors");
+                // Each metadata kind has one possible size: check it before allocating anything.
+                long allowed = type == MARKER_GT ? (h.numGTEsPerGT() * 4L + VmdkHeader.SECTOR - 1) / VmdkHeader.SECTOR
+                        : type == MARKER_GD ? (h.tables() * 4 + VmdkHeader.SECTOR - 1) / VmdkHeader.SECTOR
+                        : type == MARKER_FOOTER ? 1 : -1;
+                if (allowed < 0) {
+                    throw corrupt(in, at, "unknown metadata marker type " + type);
+                }
+                // a writer may round the grain directory up (to a grain, say): allow a little slack there only
+                long slack = type == MARKER_GD ? 256 : 0;
+                if (val < allowed || val > allowed + slack) {
+                    throw corrupt(in, at, "metadata marker of type " + type + " claims " + val + " sectors, not " + allowed);
                 }
                 byte[] meta = new byte[(int) (val * VmdkHeader.SECTOR)];
                 in.readFully(meta, 0, meta.length);
@@ -150,8 +163,6 @@ final class VmdkReader {
                 } else if (type == MARKER_FOOTER) {
                     VmdkHeader.parse(java.util.Arrays.copyOf(meta, VmdkHeader.SECTOR), in.source() + " footer");
                     footer = true;
-                } else if (type != MARKER_GD) {
-                    throw corrupt(in, at, "unknown metadata marker type " + type);
                 }
                 continue;
             }
@@ -168,7 +179,8 @@ final class VmdkReader {
                 }
                 seen.set((int) index);
             }
-            if (qemuTable != null && Integer.toUnsignedLong(qemuTable[(int) index]) * VmdkHeader.SECTOR != at) {
+            int[] gtOf = qemuTable == null ? null : qemuTable[(int) (index / h.numGTEsPerGT())];
+            if (qemuTable != null && (gtOf == null || Integer.toUnsignedLong(gtOf[(int) (index % h.numGTEsPerGT())]) * VmdkHeader.SECTOR != at)) {
                 throw corrupt(in, at, "grain at LBA " + val + " is not where the grain table puts it");
             }
             int total = (int) ((12L + size + VmdkHeader.SECTOR - 1) / VmdkHeader.SECTOR * VmdkHeader.SECTOR);
@@ -240,8 +252,11 @@ final class VmdkReader {
         }
     }
 
-    /** Reads GD and GTs from the overhead (qemu layout); returns every GT entry, indexed by grain. */
-    private static int[] readTables(StreamInput in, VmdkHeader h) throws IOException {
+    /**
+     * Reads GD and GTs from the overhead (qemu layout). Returns the grain tables by table index, each
+     * allocated only when its bytes were really read (a GD entry of 0 leaves null).
+     */
+    private static int[][] readTables(StreamInput in, VmdkHeader h) throws IOException {
         in.skipTo(h.gdOffset() * VmdkHeader.SECTOR);
         int tables = (int) h.tables();
         byte[] gd = new byte[tables * 4];
@@ -255,7 +270,7 @@ final class VmdkReader {
             }
         }
         order.sort((a, b) -> Long.compare(a[0], b[0]));
-        int[] entries = new int[(int) h.grains()];
+        int[][] out = new int[tables][];
         byte[] gt = new byte[h.numGTEsPerGT() * 4];
         for (long[] o : order) {
             if (o[0] * VmdkHeader.SECTOR + gt.length > h.overHead() * VmdkHeader.SECTOR) {
@@ -264,14 +279,13 @@ final class VmdkReader {
             in.skipTo(o[0] * VmdkHeader.SECTOR);
             in.readFully(gt, 0, gt.length);
             ByteBuffer b = ByteBuffer.wrap(gt).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < h.numGTEsPerGT(); i++) {
-                long grain = o[1] * h.numGTEsPerGT() + i;
-                if (grain < entries.length) {
-                    entries[(int) grain] = b.getInt(i * 4);
-                }
+            int[] entries = new int[h.numGTEsPerGT()];
+            for (int i = 0; i < entries.length; i++) {
+                entries[i] = o[1] * h.numGTEsPerGT() + i < h.grains() ? b.getInt(i * 4) : 0;
             }
+            out[(int) o[1]] = entries;
         }
-        return entries;
+        return out;
     }
 
     /** monolithicSparse: tables first, then uncompressed grains in file order. */
@@ -296,7 +310,9 @@ final class VmdkReader {
             }
         }
         gts.sort((a, b) -> Long.compare(a[0], b[0]));
-        List<long[]> grains = new ArrayList<>();
+        // (sector << 26 | grain index), sorted: the grains in file order, 8 bytes each, bounded
+        long[] grains = new long[1024];
+        int count = 0;
         byte[] gt = new byte[h.numGTEsPerGT() * 4];
         for (long[] t : gts) {
             in.skipTo(t[0] * VmdkHeader.SECTOR);
@@ -306,22 +322,30 @@ final class VmdkReader {
                 long s = Integer.toUnsignedLong(b.getInt(i * 4));
                 long index = t[1] * h.numGTEsPerGT() + i;
                 if (s > 1 && index < h.grains()) {
-                    grains.add(new long[] {s, index});
+                    if (count == MAX_SPARSE_GRAINS) {
+                        throw new OvfException(OvfException.Kind.TOO_LARGE, in.source() + ": more than " + MAX_SPARSE_GRAINS
+                                + " allocated grains in a monolithicSparse VMDK");
+                    }
+                    if (count == grains.length) {
+                        grains = java.util.Arrays.copyOf(grains, grains.length * 2);
+                    }
+                    grains[count++] = s << 26 | index;
                 }
             }
         }
-        grains.sort((a, b) -> Long.compare(a[0], b[0]));
+        java.util.Arrays.sort(grains, 0, count);
         int grainBytes = (int) h.grainBytes();
-        for (long[] gr : grains) {
-            long at = gr[0] * VmdkHeader.SECTOR;
+        for (int k = 0; k < count; k++) {
+            long at = (grains[k] >>> 26) * VmdkHeader.SECTOR;
+            long index = grains[k] & ((1L << 26) - 1);
             in.skipTo(at);
             byte[] data = new byte[grainBytes];
             in.readFully(data, 0, grainBytes);
-            long offset = gr[1] * grainBytes;
+            long offset = index * grainBytes;
             int len = (int) Math.min(grainBytes, h.capacityBytes() - offset);
             pool.submit(() -> sink.write(offset, data, len));
         }
         in.drain();
-        return grains.size();
+        return count;
     }
 }

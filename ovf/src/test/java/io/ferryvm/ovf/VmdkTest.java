@@ -166,6 +166,35 @@ class VmdkTest {
     }
 
     @Test
+    void sizesInMetadataAreCheckedBeforeAnythingIsAllocated() throws Exception {
+        Path raw = dir.resolve("in.raw");
+        Tools.realisticDisk(raw, 2 << 20, 9);
+        byte[] v = ferryVmdk(raw, 2 << 20);
+        ByteBuffer b = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN);
+        int gdMarker = -1;
+        for (int pos = v.length - 512; pos > 0; pos -= 512) {
+            if (b.getInt(pos + 8) == 0 && b.getInt(pos + 12) == 2 && b.getLong(pos) > 0) {
+                gdMarker = pos;
+                break;
+            }
+        }
+        assertTrue(gdMarker > 0);
+        byte[] bad = v.clone();
+        ByteBuffer.wrap(bad).order(ByteOrder.LITTLE_ENDIAN).putLong(gdMarker, 1L << 40);
+        OvfException e = assertThrows(OvfException.class, () -> toRaw(bad, 2 << 20));
+        assertTrue(e.getMessage().contains("metadata marker of type 2 claims 1099511627776 sectors"), e.getMessage());
+
+        Tools.require("qemu-img");
+        Path q = dir.resolve("d.qcow2");
+        assertEquals(0, Tools.qemuImg("convert", "-f", "raw", "-O", "qcow2", raw.toString(), q.toString()).exit());
+        byte[] qc = Files.readAllBytes(q);
+        ByteBuffer.wrap(qc).putInt(36, Integer.MAX_VALUE); // l1_size
+        OvfException l1 = assertThrows(OvfException.class,
+                () -> DiskImages.qcow2ToRaw(new ByteArrayInputStream(qc), "d.qcow2", 2 << 20, dir.resolve("l1.raw")));
+        assertEquals(OvfException.Kind.TOO_LARGE, l1.kind(), l1.getMessage());
+    }
+
+    @Test
     void notAVmdkAtAll() {
         OvfException e = assertThrows(OvfException.class, () -> toRaw(new byte[4096], 4096));
         assertTrue(e.getMessage().contains("not a sparse VMDK (magic 00000000 at byte 0, expected KDMV)"), e.getMessage());
