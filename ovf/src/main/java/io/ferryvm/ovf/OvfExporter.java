@@ -178,12 +178,22 @@ public final class OvfExporter {
         return n;
     }
 
+    /**
+     * A ustar writer that falls back to POSIX pax headers for what ustar cannot hold: sizes of 8 GiB and
+     * more (11 octal digits) and names over 100 characters. GNU extensions are avoided (pitfall: readers
+     * that mishandle them, xen-orchestra#7183).
+     */
+    static TarArchiveOutputStream tarStream(OutputStream out) {
+        TarArchiveOutputStream t = new TarArchiveOutputStream(out);
+        t.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        return t;
+    }
+
     /** Writes the members into a tar in the given order; pax headers for big numbers and long names. */
     static long tar(Path dir, List<String> members, Path ova) throws IOException {
         try (OutputStream fo = new BufferedOutputStream(Files.newOutputStream(ova, StandardOpenOption.CREATE_NEW), 1 << 20);
-                TarArchiveOutputStream t = new TarArchiveOutputStream(fo)) {
-            t.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-            t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+                TarArchiveOutputStream t = tarStream(fo)) {
             for (String m : members) {
                 Path p = dir.resolve(m);
                 TarArchiveEntry e = new TarArchiveEntry(m);

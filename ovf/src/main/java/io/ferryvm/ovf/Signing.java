@@ -166,10 +166,7 @@ public final class Signing {
                 java.nio.file.Path tmp = staging.dir().resolve("signed.ova");
                 try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
                         new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(pkg), 1 << 20));
-                        var t = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
-                                new java.io.BufferedOutputStream(java.nio.file.Files.newOutputStream(tmp), 1 << 20))) {
-                    t.setBigNumberMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.BIGNUMBER_POSIX);
-                    t.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+                        var t = OvfExporter.tarStream(new java.io.BufferedOutputStream(java.nio.file.Files.newOutputStream(tmp), 1 << 20))) {
                     int[] count = {0};
                     boolean signed = false;
                     org.apache.commons.compress.archivers.tar.TarArchiveEntry e;

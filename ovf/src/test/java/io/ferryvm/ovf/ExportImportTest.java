@@ -99,6 +99,47 @@ class ExportImportTest {
     }
 
     @Test
+    void signingAnExistingPackageAndItsFolder() throws Exception {
+        VmSpec vm = Packages.vm(dir, "signed");
+        Packages.Signer signer = Packages.signer("release team");
+        Path ova = dir.resolve("unsigned.ova");
+        new OvfExporter(OvfExporter.Options.DEFAULT, OvfImporter.Progress.NONE).export(List.of(vm), ova);
+        Path signed = Signing.signPackage(ova, signer.keys().getPrivate(), List.of(signer.cert()), dir.resolve("signed.ova"));
+        List<String> order = new ArrayList<>();
+        try (TarArchiveInputStream t = new TarArchiveInputStream(Files.newInputStream(signed))) {
+            TarArchiveEntry e;
+            while ((e = t.getNextEntry()) != null) {
+                order.add(e.getName());
+            }
+        }
+        assertEquals(List.of("unsigned.ovf", "unsigned.mf", "unsigned.cert"), order.subList(0, 3), "the certificate follows the manifest");
+        OvfImporter.Options strict = OvfImporter.Options.DEFAULT.requiring(true, true).withTrust(List.of(signer.cert()));
+        OvfImporter.Result r = new OvfImporter(strict, OvfImporter.Progress.NONE).importPackage(signed.toString(), dir.resolve("s1"));
+        assertTrue(r.signature().trusted());
+        Path folder = exportFolder(vm, OvfVersion.V1);
+        Path cert = Signing.signPackage(folder, signer.keys().getPrivate(), List.of(signer.cert()), null);
+        assertTrue(Files.readString(cert).startsWith("SHA1(exported-V1.mf)= "), "a 1.x package is signed with its manifest's SHA-1");
+        OvfImporter.Result f = new OvfImporter(strict, OvfImporter.Progress.NONE).importPackage(folder.toString(), dir.resolve("s2"));
+        assertEquals("CN=release team", f.signature().subject());
+    }
+
+    @Test
+    void membersOf8GiBAndMoreGetPaxHeaders() throws Exception {
+        // Only the header is written: the 9 GiB of data never exist.
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        org.apache.commons.compress.archivers.tar.TarArchiveOutputStream t = OvfExporter.tarStream(bytes);
+        TarArchiveEntry big = new TarArchiveEntry("disk-" + "x".repeat(120) + ".vmdk");
+        big.setSize(9L << 30);
+        t.putArchiveEntry(big);
+        t.flush();
+        String header = new String(bytes.toByteArray(), StandardCharsets.ISO_8859_1);
+        assertTrue(header.contains("size=9663676416"), "pax size record");
+        assertTrue(header.contains("path=disk-xxx"), "pax path record for a name over 100 characters");
+        assertEquals('x', header.charAt(156), "the first header is a pax extended header (type x)");
+        assertFalse(header.contains("././@LongLink"), "no GNU extensions");
+    }
+
+    @Test
     void severalVmsTravelAsACollection() throws Exception {
         VmSpec a = Packages.vm(dir, "tier-a");
         VmSpec b = Packages.vm(dir, "tier-b").withNuma(io.ferryvm.core.NumaSpec.DEFAULT).withSize(1, 128L << 20);
