@@ -104,6 +104,10 @@ public final class OvfExporter {
                     if (!Files.isRegularFile(src)) {
                         throw new OvfException(OvfException.Kind.IO, "VM " + vm.name() + " disk " + d.name() + ": " + src + " is not a file");
                     }
+                    if (Files.size(src) > d.capacityBytes()) {
+                        throw new OvfException(OvfException.Kind.INVALID, "VM " + vm.name() + " disk " + d.name() + ": " + src + " holds "
+                                + Files.size(src) + " bytes, more than its capacity of " + d.capacityBytes());
+                    }
                     if (!d.format().equals("raw")) {
                         throw new OvfException(OvfException.Kind.UNSUPPORTED, "VM " + vm.name() + " disk " + d.name() + ": format " + d.format()
                                 + " cannot be exported (raw only)");
