@@ -250,6 +250,9 @@ public final class EnvelopeValidator {
                 error(at, vs + ": " + i.describe() + " has no rasd:ResourceType");
             } else if (i.resourceType() < 0) {
                 error(at, vs + ": " + i.describe() + " rasd:ResourceType '" + i.get("ResourceType") + "' is not a number");
+            } else if (!Cim.RESOURCE_TYPES.containsKey(i.resourceType()) && i.x().isRequired()) {
+                warn(at, vs + ": " + i.describe() + " has ResourceType " + i.resourceType() + " (" + Cim.resourceTypeName(i.resourceType())
+                        + ") and is ovf:required (the default): an importer that does not know it must refuse the package");
             }
             Item.Rasd id = i.property("InstanceID");
             if (id == null) {
