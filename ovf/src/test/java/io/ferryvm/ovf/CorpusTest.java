@@ -146,6 +146,9 @@ class CorpusTest {
         assertEquals(64L << 20, xen.memoryBytes(), "UTF-16-declared UTF-8 file read");
         List<VmSpecMapper.Mapped> vapp = load("vmware/vcd_vapp.ovf", VmSpecMapper.Options.DEFAULT);
         assertEquals(2, vapp.size(), "a VirtualSystemCollection of two VMs");
+        List<Finding> audioFindings = EnvelopeValidator.validate(Shared.read("virtualbox/winxp-audio-nodisks.ovf"), "winxp.ovf", null);
+        assertTrue(audioFindings.stream().anyMatch(f -> !f.isError() && f.message().contains("ResourceType 35 (sound card (VirtualBox, not CIM))")),
+                audioFindings.toString());
         VmSpecMapper.Mapped audio = load("virtualbox/winxp-audio-nodisks.ovf", VmSpecMapper.Options.DEFAULT).get(0);
         assertTrue(audio.warnings().stream().anyMatch(w -> w.contains("sound card")), audio.warnings().toString());
         VmSpec oldVmware = load("vmware/v0.9.ovf", VmSpecMapper.Options.DEFAULT).get(0).spec();
