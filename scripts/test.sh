@@ -6,6 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # command -> Debian package that provides it
 declare -A tools=(
+  [qemu-img]=qemu-utils   # ovf: checks every VMDK Ferry writes and converts it back to raw
+  [xorriso]=xorriso       # ovf: reads the ovf-env ISO image
 )
 missing=()
 for cmd in "${!tools[@]}"; do
