@@ -196,7 +196,10 @@ public final class MigrationAgent {
     // ---- target side ----
 
     public MigrationTicket prepareIn(MigrationOffer offer) {
-        MigrationTarget t = service.prepare(offer);
+        // The copy that arrives here is a new incarnation: if the source's definition survives a crash, this one wins.
+        MigrationOffer here = new MigrationOffer(offer.migrationId(), Epochs.next(offer.spec()), offer.request(),
+                offer.protocolVersion(), offer.sourceHost());
+        MigrationTarget t = service.prepare(here);
         targets.put(offer.migrationId(), t);
         return t.ticket();
     }

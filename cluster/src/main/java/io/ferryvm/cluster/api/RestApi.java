@@ -95,7 +95,7 @@ public final class RestApi extends AllDirectives {
     }
 
     private Route plan(CompletionStage<OrchestratorProtocol.PlanAccepted> p) {
-        return completeWithFuture(p.thenApply(a -> a.ok() ? json(StatusCodes.ACCEPTED, a) : error(ErrorKind.ILLEGAL, a.message())));
+        return completeWithFuture(p.thenApply(a -> a.ok() ? json(StatusCodes.ACCEPTED, a) : error(a.error(), a.message())));
     }
 
     // ---- VMs ----
@@ -137,7 +137,7 @@ public final class RestApi extends AllDirectives {
                             }
                             MigrationOptions o = b.options() == null ? MigrationOptions.DEFAULT : b.options();
                             return completeWithFuture(api.migrate(b.vm(), b.to(), o).thenApply(a -> a.ok()
-                                    ? json(StatusCodes.ACCEPTED, a) : error(ErrorKind.ILLEGAL, a.message())));
+                                    ? json(StatusCodes.ACCEPTED, a) : error(a.error(), a.message())));
                         })))),
                 pathPrefix(PathMatchers.segment(), id -> {
                     Optional<UUID> uuid = uuid(id);

@@ -60,7 +60,19 @@ final class Directory {
                     continue; // both ends of a migration in flight: the source's entry stands until it ends
                 }
                 if (!here) {
-                    continue; // two inactive copies: keep the first, delete neither
+                    // Two inactive copies: the older incarnation is stale; with equal epochs keep both definitions.
+                    long e = io.ferryvm.cluster.agent.Epochs.of(r.spec());
+                    long k = io.ferryvm.cluster.agent.Epochs.of(known.spec());
+                    if (e < k) {
+                        stale.add(new StaleCopy(id, s.host()));
+                        continue;
+                    }
+                    if (e == k) {
+                        continue;
+                    }
+                    stale.add(new StaleCopy(id, known.host()));
+                    vms.put(id, new VmEntry(r.spec(), r.info(), s.host(), Placement.ACTIVE));
+                    continue;
                 }
                 stale.add(new StaleCopy(id, known.host())); // active here, inactive there
             }

@@ -54,14 +54,16 @@ final class MigrationCoordinator {
     private final Map<String, ActorRef<AgentProtocol.Command>> agents;
     private final Placements placement;
     private final ActorRef<Topic.Command<ClusterEvent>> events;
+    private final java.util.function.Consumer<String> refreshHost;
     private final Deque<Job> queue = new ArrayDeque<>();
     private final Map<UUID, Job> running = new LinkedHashMap<>();
     private final Map<UUID, MigrationView> views = new LinkedHashMap<>();
 
     MigrationCoordinator(ActorContext<OrchestratorProtocol.Command> ctx, Directory directory,
             Map<String, ActorRef<AgentProtocol.Command>> agents, Placements placement,
-            ActorRef<Topic.Command<ClusterEvent>> events) {
+            ActorRef<Topic.Command<ClusterEvent>> events, java.util.function.Consumer<String> refreshHost) {
         this.ctx = ctx;
+        this.refreshHost = refreshHost;
         this.directory = directory;
         this.agents = agents;
         this.placement = placement;
@@ -73,23 +75,23 @@ final class MigrationCoordinator {
     void start(OrchestratorProtocol.Migrate m) {
         Optional<Directory.VmEntry> vm = directory.vm(m.vm());
         if (vm.isEmpty()) {
-            m.replyTo().tell(new MigrationAccepted(false, "no VM '" + m.vm() + "' in the cluster", null, ""));
+            m.replyTo().tell(new MigrationAccepted(false, AgentProtocol.ErrorKind.NOT_FOUND, "no VM '" + m.vm() + "' in the cluster", null, ""));
             return;
         }
         Directory.VmEntry v = vm.get();
         String refusal = refusal(v, m.to());
         if (refusal != null) {
-            m.replyTo().tell(new MigrationAccepted(false, refusal, null, ""));
+            m.replyTo().tell(new MigrationAccepted(false, AgentProtocol.ErrorKind.ILLEGAL, refusal, null, ""));
             return;
         }
         Job job = new Job(UUID.randomUUID(), v.spec().id(), v.spec().name(), v.host(),
                 m.to() == null || m.to().isBlank() ? null : m.to(), m.options(), "request");
         String why = launch(job);
         if (why != null) {
-            m.replyTo().tell(new MigrationAccepted(false, why, null, ""));
+            m.replyTo().tell(new MigrationAccepted(false, AgentProtocol.ErrorKind.RESOURCES, why, null, ""));
             return;
         }
-        m.replyTo().tell(new MigrationAccepted(true, "", job.migrationId(), running.get(job.migrationId()).target()));
+        m.replyTo().tell(new MigrationAccepted(true, AgentProtocol.ErrorKind.NONE, "", job.migrationId(), running.get(job.migrationId()).target()));
     }
 
     /** Why a VM cannot be migrated to a host now, or null. */
@@ -188,12 +190,12 @@ final class MigrationCoordinator {
             }
         } else if (m instanceof DrainSet d) {
             if (d.reply() == null || !d.reply().ok()) {
-                d.replyTo().tell(new PlanAccepted(false, "could not mark " + d.host() + " draining: "
+                d.replyTo().tell(new PlanAccepted(false, AgentProtocol.ErrorKind.UNAVAILABLE, "could not mark " + d.host() + " draining: "
                         + (d.reply() == null ? d.failure() : d.reply().message()), List.of()));
                 return;
             }
             List<PlannedMove> moves = planDrain(d.host());
-            d.replyTo().tell(new PlanAccepted(true, moves.isEmpty() ? "nothing to move" : "", moves));
+            d.replyTo().tell(new PlanAccepted(true, AgentProtocol.ErrorKind.NONE, moves.isEmpty() ? "nothing to move" : "", moves));
             pump();
         }
     }
@@ -225,6 +227,8 @@ final class MigrationCoordinator {
                 s.success() ? "completed" : "failed", v == null ? null : v.progress(), s));
         ctx.getLog().info(s.line());
         events.tell(Topic.publish(new ClusterEvent.Migration(null, s)));
+        refreshHost.accept(job.source()); // both ends' fresh status, not the MIGRATING one from before the end
+        refreshHost.accept(job.target());
         directory.vm(job.vm()).ifPresent(e -> events.tell(Topic.publish(new ClusterEvent.VmChanged(Directory.view(e)))));
         pump();
     }
@@ -248,11 +252,11 @@ final class MigrationCoordinator {
 
     void evacuate(OrchestratorProtocol.Evacuate m) {
         if (!directory.hostUp(m.host()) || !agents.containsKey(m.host())) {
-            m.replyTo().tell(new PlanAccepted(false, "no host '" + m.host() + "' is up in the cluster", List.of()));
+            m.replyTo().tell(new PlanAccepted(false, AgentProtocol.ErrorKind.NOT_FOUND, "no host '" + m.host() + "' is up in the cluster", List.of()));
             return;
         }
         if (directory.upHosts().stream().filter(h -> !h.host().equals(m.host()) && !h.status().draining()).findAny().isEmpty()) {
-            m.replyTo().tell(new PlanAccepted(false, "no other host to evacuate " + m.host() + " to", List.of()));
+            m.replyTo().tell(new PlanAccepted(false, AgentProtocol.ErrorKind.RESOURCES, "no other host to evacuate " + m.host() + " to", List.of()));
             return;
         }
         ctx.ask(AgentProtocol.Reply.class, agents.get(m.host()), Orchestrator.ASK_TIMEOUT,
@@ -285,7 +289,7 @@ final class MigrationCoordinator {
                     MigrationOptions.DEFAULT, "rebalance"));
             out.add(new PlannedMove(mv.vm(), e.get().spec().name(), e.get().host(), mv.to()));
         }
-        m.replyTo().tell(new PlanAccepted(true, out.isEmpty() ? "the cluster is balanced" : "", out));
+        m.replyTo().tell(new PlanAccepted(true, AgentProtocol.ErrorKind.NONE, out.isEmpty() ? "the cluster is balanced" : "", out));
         pump();
     }
 

@@ -81,7 +81,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
         this.placement = placement;
         this.events = events;
         this.haRestartDelay = haRestartDelay;
-        this.migrations = new MigrationCoordinator(ctx, directory, agents, placement, events);
+        this.migrations = new MigrationCoordinator(ctx, directory, agents, placement, events, this::askStatus);
     }
 
     public static Behavior<Command> create(Placements placement, ActorRef<Topic.Command<ClusterEvent>> events,
@@ -230,7 +230,8 @@ public final class Orchestrator extends AbstractBehavior<Command> {
             ActorRef<AgentProtocol.Command> a = agents.get(target.host());
             getContext().getLog().warn("HA restart of {} (lost with {}) on {}", v.spec().name(), m.deadHost(), target.host());
             String to = target.host();
-            getContext().ask(AgentProtocol.Reply.class, a, ASK_TIMEOUT, r -> new AgentProtocol.Define(v.spec(), true, r),
+            VmSpec next = io.ferryvm.cluster.agent.Epochs.next(v.spec());
+            getContext().ask(AgentProtocol.Reply.class, a, ASK_TIMEOUT, r -> new AgentProtocol.Define(next, true, r),
                     (reply, failure) -> new RestartResult(v.spec().id(), to, reply, failure));
         }
         return this;
@@ -239,7 +240,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
     private Behavior<Command> onRestartResult(RestartResult m) {
         if (m.reply() != null && m.reply().ok()) {
             directory.vm(m.vm()).ifPresent(e -> {
-                directory.moved(e.spec(), m.reply().vm(), m.host());
+                directory.moved(io.ferryvm.cluster.agent.Epochs.next(e.spec()), m.reply().vm(), m.host());
                 directory.vm(m.vm()).ifPresent(n -> events.tell(Topic.publish(new ClusterEvent.VmChanged(Directory.view(n)))));
             });
         } else {
@@ -266,6 +267,10 @@ public final class Orchestrator extends AbstractBehavior<Command> {
         if (m.host() != null && !m.host().isBlank()) {
             if (!directory.hostUp(m.host()) || !agents.containsKey(m.host())) {
                 m.replyTo().tell(Result.failed(ErrorKind.NOT_FOUND, "no host '" + m.host() + "' is up in the cluster"));
+                return this;
+            }
+            if (directory.host(m.host()).map(h -> h.status().draining()).orElse(false)) {
+                m.replyTo().tell(Result.failed(ErrorKind.ILLEGAL, "host " + m.host() + " is draining for maintenance: it takes no new VM"));
                 return this;
             }
             fit = placement.placeOn(spec, m.host());

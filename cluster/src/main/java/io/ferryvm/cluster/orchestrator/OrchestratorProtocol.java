@@ -71,7 +71,8 @@ public final class OrchestratorProtocol {
     public record Migrate(String vm, String to, MigrationOptions options, ActorRef<MigrationAccepted> replyTo)
             implements Command {}
 
-    public record MigrationAccepted(boolean ok, String message, UUID migrationId, String target) implements WireMessage {}
+    public record MigrationAccepted(boolean ok, AgentProtocol.ErrorKind error, String message, UUID migrationId, String target)
+            implements WireMessage {}
 
     public record CancelMigration(UUID migrationId, ActorRef<Result> replyTo) implements Command {}
 
@@ -101,7 +102,8 @@ public final class OrchestratorProtocol {
     /** Reduces remote-node memory and stranded resources with at most maxMigrations migrations. */
     public record Rebalance(int maxMigrations, ActorRef<PlanAccepted> replyTo) implements Command {}
 
-    public record PlanAccepted(boolean ok, String message, List<PlannedMove> moves) implements WireMessage {
+    public record PlanAccepted(boolean ok, AgentProtocol.ErrorKind error, String message, List<PlannedMove> moves)
+            implements WireMessage {
         public PlanAccepted {
             moves = List.copyOf(moves);
         }
