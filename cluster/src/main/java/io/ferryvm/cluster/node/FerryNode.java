@@ -64,6 +64,9 @@ public final class FerryNode implements AutoCloseable {
         CompletableFuture<Refs> refs = new CompletableFuture<>();
         String address = "pekko://ferry@" + config.bindHost() + ":" + config.port();
         this.system = ActorSystem.create(Behaviors.setup(ctx -> {
+            // Every node keeps a replica of the VM directory: start this node's replicator now, not when an
+            // orchestrator first needs it (writes to all nodes would wait for a replicator that never came).
+            org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData.get(ctx.getSystem());
             ActorRef<Topic.Command<ClusterEvent>> topic = ctx.spawn(Topic.create(ClusterEvent.class, "ferry-events"), "events");
             ActorRef<OrchestratorProtocol.Command> proxy = ClusterSingleton.get(ctx.getSystem()).init(
                     SingletonActor.of(Orchestrator.create(new Placements(), topic, config.haRestartDelay()), "orchestrator")

@@ -83,6 +83,33 @@ final class Directory {
         vms.values().removeIf(e -> e.host().equals(s.host()) && !seen.contains(e.spec().id()) && e.placement() != Placement.LOST);
     }
 
+    /**
+     * A new orchestrator learns a VM from the replicated directory. Reports win over it: a VM a host has
+     * already reported is left alone; otherwise it is LOST when its host is not a live member, else kept
+     * until that host's report says how it is.
+     */
+    boolean seed(OrchestratorProtocol.DirectoryRecord r, boolean hostAlive) {
+        if (vms.containsKey(r.spec().id())) {
+            return false;
+        }
+        io.ferryvm.core.VmSpec s = r.spec();
+        io.ferryvm.core.VmInfo placeholder = new io.ferryvm.core.VmInfo(s.id(), s.name(), io.ferryvm.core.VmStatus.STOPPED,
+                s.vcpus(), s.memoryBytes(), s.workload().program(), 0, 0, io.ferryvm.core.machine.Binding.NONE, false, "");
+        vms.put(s.id(), new VmEntry(s, placeholder, r.host(), hostAlive ? Placement.ACTIVE : Placement.LOST));
+        return true;
+    }
+
+    /** Every VM with the address of its host, as the replica should hold it. */
+    Map<UUID, OrchestratorProtocol.DirectoryRecord> records(Map<String, String> knownAddresses) {
+        Map<UUID, OrchestratorProtocol.DirectoryRecord> out = new HashMap<>();
+        for (VmEntry e : vms.values()) {
+            HostEntry h = hosts.get(e.host());
+            String address = h != null ? h.status().address() : knownAddresses.getOrDefault(e.host(), "");
+            out.put(e.spec().id(), new OrchestratorProtocol.DirectoryRecord(e.spec(), e.host(), address));
+        }
+        return out;
+    }
+
     /** The host left the cluster: its VMs are lost until seen again. Returns them. */
     List<VmEntry> hostDown(String host) {
         HostEntry h = hosts.get(host);

@@ -19,6 +19,13 @@ import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.VmStatus;
 import java.time.Duration;
 import java.util.HashMap;
+import org.apache.pekko.cluster.ddata.Key;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.LWWMapKey;
+import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
+import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
+import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
+import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +70,14 @@ public final class Orchestrator extends AbstractBehavior<Command> {
 
     private record HaRestart(String deadHost) implements Command, NoSerializationVerificationNeeded {}
 
+    private record ReplicaRead(Replicator.GetResponse<LWWMap<String, OrchestratorProtocol.DirectoryRecord>> response, boolean local)
+            implements Command, NoSerializationVerificationNeeded {}
+
+    private record ReplicaWritten(Replicator.UpdateResponse<LWWMap<String, OrchestratorProtocol.DirectoryRecord>> response)
+            implements Command, NoSerializationVerificationNeeded {}
+
+    static final Key<LWWMap<String, OrchestratorProtocol.DirectoryRecord>> REPLICA_KEY = LWWMapKey.create("ferry-vm-directory");
+
     private record RestartResult(UUID vm, String host, AgentProtocol.Reply reply, Throwable failure)
             implements Command, NoSerializationVerificationNeeded {}
 
@@ -73,10 +88,19 @@ public final class Orchestrator extends AbstractBehavior<Command> {
     private final ActorRef<Topic.Command<ClusterEvent>> events;
     private final TimerScheduler<Command> timers;
     private final MigrationCoordinator migrations;
+    private final ReplicatorMessageAdapter<Command, LWWMap<String, OrchestratorProtocol.DirectoryRecord>> replica;
+    private final SelfUniqueAddress selfAddress;
+    /** What this orchestrator last wrote to the replica, so only changes are written. */
+    private Map<UUID, OrchestratorProtocol.DirectoryRecord> written = new HashMap<>();
+    private final Map<String, String> knownAddresses = new HashMap<>();
+    private boolean seeded;
 
     private Orchestrator(ActorContext<Command> ctx, TimerScheduler<Command> timers, Placements placement,
-            ActorRef<Topic.Command<ClusterEvent>> events, Duration haRestartDelay) {
+            ActorRef<Topic.Command<ClusterEvent>> events, Duration haRestartDelay,
+            ReplicatorMessageAdapter<Command, LWWMap<String, OrchestratorProtocol.DirectoryRecord>> replica) {
         super(ctx);
+        this.replica = replica;
+        this.selfAddress = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
         this.timers = timers;
         this.placement = placement;
         this.events = events;
@@ -92,7 +116,12 @@ public final class Orchestrator extends AbstractBehavior<Command> {
             ActorRef<MemberRemoved> removed = ctx.messageAdapter(MemberRemoved.class, MemberGone::new);
             Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(removed, MemberRemoved.class));
             ctx.getLog().info("orchestrator started on {}", Cluster.get(ctx.getSystem()).selfMember().address());
-            return new Orchestrator(ctx, timers, placement, events, haRestartDelay);
+            return DistributedData.<Command, LWWMap<String, OrchestratorProtocol.DirectoryRecord>>withReplicatorMessageAdapter(
+                    adapter -> {
+                        Orchestrator o = new Orchestrator(ctx, timers, placement, events, haRestartDelay, adapter);
+                        o.readReplica(false);
+                        return o;
+                    });
         }));
     }
 
@@ -104,6 +133,17 @@ public final class Orchestrator extends AbstractBehavior<Command> {
                 .onMessage(HostReport.class, this::onReport)
                 .onMessage(MemberGone.class, this::onMemberGone)
                 .onMessage(HaRestart.class, this::onHaRestart)
+                .onMessage(ReplicaRead.class, this::onReplicaRead)
+                .onMessage(ReplicaWritten.class, m -> {
+                    getContext().getLog().debug("directory replica write: {}", m.response());
+                    if (!(m.response() instanceof Replicator.UpdateSuccess)) {
+                        getContext().getLog().warn("directory replica write not confirmed by every node ({}); retrying",
+                                m.response().getClass().getSimpleName());
+                        written = new HashMap<>();
+                        syncReplica();
+                    }
+                    return this;
+                })
                 .onMessage(RestartResult.class, this::onRestartResult)
                 .onMessage(Define.class, this::onDefine)
                 .onMessage(Act.class, this::onAct)
@@ -140,6 +180,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
                 })
                 .onMessage(OrchestratorProtocol.MigrationEnded.class, m -> {
                     migrations.ended(m.summary());
+                    syncReplica();
                     return this;
                 })
                 .onMessage(OrchestratorProtocol.Evacuate.class, m -> {
@@ -155,6 +196,85 @@ public final class Orchestrator extends AbstractBehavior<Command> {
                     return this;
                 })
                 .build();
+    }
+
+    // ---- the replicated directory ----
+
+    private void readReplica(boolean local) {
+        replica.askGet(r -> new Replicator.Get<>(REPLICA_KEY, local ? Replicator.readLocal()
+                : new Replicator.ReadMajority(Duration.ofSeconds(3)), r), rsp -> new ReplicaRead(rsp, local));
+    }
+
+    /**
+     * A new orchestrator seeds its directory from the replica: VMs whose host is no live member are LOST
+     * (and restarted elsewhere if their spec says ha: restart), even when that host died with the
+     * previous orchestrator and will never report again.
+     */
+    private Behavior<Command> onReplicaRead(ReplicaRead m) {
+        if (m.response() instanceof Replicator.GetFailure && !m.local()) {
+            readReplica(true);
+            return this;
+        }
+        seeded = true;
+        if (!(m.response() instanceof Replicator.GetSuccess<LWWMap<String, OrchestratorProtocol.DirectoryRecord>> ok)) {
+            getContext().getLog().info("directory replica is empty ({})", m.response().getClass().getSimpleName());
+            syncReplica();
+            return this;
+        }
+        getContext().getLog().info("directory replica holds {} VM(s)", ok.get(REPLICA_KEY).getEntries().size());
+        Set<String> alive = new HashSet<>();
+        for (org.apache.pekko.cluster.Member mem : Cluster.get(getContext().getSystem()).state().getMembers()) {
+            if (mem.status() == org.apache.pekko.cluster.MemberStatus.up() || mem.status() == org.apache.pekko.cluster.MemberStatus.weaklyUp()
+                    || mem.status() == org.apache.pekko.cluster.MemberStatus.joining()) {
+                alive.add(mem.address().toString());
+            }
+        }
+        Set<String> deadHosts = new HashSet<>();
+        for (OrchestratorProtocol.DirectoryRecord r : ok.get(REPLICA_KEY).getEntries().values()) {
+            knownAddresses.put(r.host(), r.hostAddress());
+            boolean hostAlive = alive.contains(r.hostAddress());
+            if (directory.seed(r, hostAlive)) {
+                written.put(r.spec().id(), r);
+                if (!hostAlive) {
+                    deadHosts.add(r.host());
+                }
+            }
+        }
+        for (String h : deadHosts) {
+            getContext().getLog().warn("host {} is gone (it left with the previous orchestrator): its VMs are lost", h);
+            timers.startSingleTimer("ha-" + h, new HaRestart(h), haRestartDelay);
+        }
+        syncReplica();
+        return this;
+    }
+
+    /** Writes what changed in the directory to the replica (majority write). */
+    private void syncReplica() {
+        if (!seeded) {
+            return; // never overwrite what the previous orchestrator knew before it is read
+        }
+        Map<UUID, OrchestratorProtocol.DirectoryRecord> now = directory.records(knownAddresses);
+        if (now.equals(written)) {
+            return;
+        }
+        Map<UUID, OrchestratorProtocol.DirectoryRecord> before = written;
+        written = now;
+        getContext().getLog().debug("directory replica: writing {} VM(s)", now.size());
+        replica.askUpdate(r -> new Replicator.Update<>(REPLICA_KEY, LWWMap.empty(), new Replicator.WriteAll(Duration.ofSeconds(3)),
+                r, map -> {
+                    LWWMap<String, OrchestratorProtocol.DirectoryRecord> m = map;
+                    for (UUID id : before.keySet()) {
+                        if (!now.containsKey(id)) {
+                            m = m.remove(selfAddress, id.toString());
+                        }
+                    }
+                    for (Map.Entry<UUID, OrchestratorProtocol.DirectoryRecord> e : now.entrySet()) {
+                        if (!e.getValue().equals(before.get(e.getKey()))) {
+                            m = m.put(selfAddress, e.getKey().toString(), e.getValue());
+                        }
+                    }
+                    return m;
+                }), ReplicaWritten::new);
     }
 
     // ---- membership and reports ----
@@ -196,6 +316,8 @@ public final class Orchestrator extends AbstractBehavior<Command> {
             }
         }
         migrations.resumeDrains();
+        knownAddresses.put(m.status().host(), m.status().address());
+        syncReplica();
         return this;
     }
 
@@ -214,6 +336,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
         lost.forEach(v -> events.tell(Topic.publish(new ClusterEvent.VmChanged(Directory.view(v)))));
         migrations.hostDown(host);
         timers.startSingleTimer("ha-" + host, new HaRestart(host), haRestartDelay);
+        syncReplica();
         return this;
     }
 
@@ -243,6 +366,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
                 directory.moved(io.ferryvm.cluster.agent.Epochs.next(e.spec()), m.reply().vm(), m.host());
                 directory.vm(m.vm()).ifPresent(n -> events.tell(Topic.publish(new ClusterEvent.VmChanged(Directory.view(n)))));
             });
+            syncReplica();
         } else {
             placement.release(m.vm());
             getContext().getLog().error("HA restart of {} on {} failed: {}", m.vm(), m.host(),
@@ -331,6 +455,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
         if (m.op() == Op.UNDEFINE) {
             directory.forget(m.vm());
             placement.release(m.vm());
+            syncReplica();
             events.tell(Topic.publish(new ClusterEvent.VmRemoved(m.vm(), m.reply().vm().name())));
             m.replyTo().tell(new Result(true, ErrorKind.NONE, "", null));
             return this;
@@ -341,6 +466,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
             return this;
         }
         directory.moved(spec, m.reply().vm(), m.host());
+        syncReplica();
         OrchestratorProtocol.VmView view = Directory.view(directory.vm(m.vm()).orElseThrow());
         events.tell(Topic.publish(new ClusterEvent.VmChanged(view)));
         m.replyTo().tell(new Result(true, ErrorKind.NONE, "", view));

@@ -26,6 +26,12 @@ public final class OrchestratorProtocol {
     /** One VM in the directory. */
     public record VmView(VmSpec spec, VmInfo info, String host, Placement placement) implements WireMessage {}
 
+    /**
+     * What the orchestrator replicates of each VM (Pekko Distributed Data, written to every node): enough for a
+     * new orchestrator to know VMs whose host died together with the old one.
+     */
+    public record DirectoryRecord(VmSpec spec, String host, String hostAddress) implements WireMessage {}
+
     /** One host in the directory. */
     public record HostView(String host, String address, boolean up, boolean draining, AgentProtocol.HostStatus status)
             implements WireMessage {}

@@ -61,7 +61,9 @@ final class WireRegistry {
             io.ferryvm.migration.MigrationOffer.class, io.ferryvm.migration.MigrationRequest.class,
             io.ferryvm.migration.Compression.class, io.ferryvm.migration.MigrationRequest.NonConvergence.class,
             io.ferryvm.migration.MigrationTicket.class, io.ferryvm.migration.Endpoint.class,
-            io.ferryvm.migration.MigrationTarget.Finished.class, java.time.Duration.class);
+            io.ferryvm.migration.MigrationTarget.Finished.class, java.time.Duration.class,
+            // the replicated VM directory
+            OrchestratorProtocol.DirectoryRecord.class);
 
     private WireRegistry() {}
 
