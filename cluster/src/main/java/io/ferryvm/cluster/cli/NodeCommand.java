@@ -41,6 +41,10 @@ final class NodeCommand implements Callable<Integer> {
             + "(default: this machine's real topology, with real pinning).")
     String topology;
 
+    @Option(names = "--data-plane", defaultValue = "tcp",
+            description = "Migration data plane: tcp (default, the faster here) or pekko-tcp (Pekko Streams TCP).")
+    String dataPlane;
+
     @Option(names = "--stable-after", defaultValue = "7", description = "Seconds the split-brain resolver waits (default ${DEFAULT-VALUE}).")
     long stableAfter;
 
@@ -48,7 +52,7 @@ final class NodeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         HostInventory inv = topology == null ? InventoryReader.detect() : parseTopology(name, topology);
         NodeConfig cfg = new NodeConfig(name, bind, port, seeds.isEmpty() ? List.of(bind + ":" + port) : seeds, stateDir, inv,
-                "127.0.0.1", apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true);
+                "127.0.0.1", apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true, dataPlane);
         FerryNode node = FerryNode.start(cfg);
         CountDownLatch stopped = new CountDownLatch(1);
         node.system().getWhenTerminated().whenComplete((d, e) -> stopped.countDown());

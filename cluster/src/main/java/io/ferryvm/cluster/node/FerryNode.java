@@ -60,7 +60,9 @@ public final class FerryNode implements AutoCloseable {
         this.host = Host.open(new HostConfig(config.name(), config.stateDir().resolve("host"), config.inventory(),
                 Placements.hostPlacer(config.inventory()), null));
         AgentState state = new AgentState(config.stateDir());
-        this.migrations = new MigrationAgent(host, new TcpTransport(config.bindHost()), Failpoints.fromEnvironment());
+        this.migrations = new MigrationAgent(host, config.dataPlane().equals(NodeConfig.PEKKO_TCP)
+                ? new io.ferryvm.cluster.dataplane.PekkoStreamsTransport(this::system, config.bindHost())
+                : new TcpTransport(config.bindHost()), Failpoints.fromEnvironment());
         CompletableFuture<Refs> refs = new CompletableFuture<>();
         String address = "pekko://ferry@" + config.bindHost() + ":" + config.port();
         this.system = ActorSystem.create(Behaviors.setup(ctx -> {

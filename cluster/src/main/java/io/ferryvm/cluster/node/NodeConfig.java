@@ -14,9 +14,19 @@ import java.util.Objects;
  * @param seeds cluster addresses "host:port" of seed nodes (may include this node's own)
  * @param stableAfter how long the split-brain resolver waits for a stable view before downing
  * @param haRestartDelay how long after a host is removed before its HA VMs restart elsewhere
+ * @param dataPlane the migration data plane: "tcp" (the migration module's NIO transport, the faster one
+ *     measured here) or "pekko-tcp" (Pekko Streams TCP); every node of a cluster must use the same
  */
 public record NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
-        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
+        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, String dataPlane) {
+    public static final String TCP = "tcp";
+    public static final String PEKKO_TCP = "pekko-tcp";
+
+    public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
+            String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
+        this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, TCP);
+    }
+
     public NodeConfig {
         Objects.requireNonNull(name, "name");
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
@@ -32,14 +42,19 @@ public record NodeConfig(String name, String bindHost, int port, List<String> se
         Objects.requireNonNull(inventory, "inventory");
         stableAfter = stableAfter == null ? Duration.ofSeconds(7) : stableAfter;
         haRestartDelay = haRestartDelay == null ? Duration.ofSeconds(5) : haRestartDelay;
+        dataPlane = dataPlane == null ? TCP : dataPlane;
+        if (!dataPlane.equals(TCP) && !dataPlane.equals(PEKKO_TCP)) {
+            throw new IllegalArgumentException("data plane '" + dataPlane + "': use " + TCP + " or " + PEKKO_TCP);
+        }
     }
 
     public NodeConfig withApi(String host, int port) {
         return new NodeConfig(name, bindHost, this.port, seeds, stateDir, inventory, host, port, stableAfter, haRestartDelay,
-                exitJvmWhenDowned);
+                exitJvmWhenDowned, dataPlane);
     }
 
     public NodeConfig withTimings(Duration stable, Duration haDelay) {
-        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned);
+        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned,
+                dataPlane);
     }
 }
