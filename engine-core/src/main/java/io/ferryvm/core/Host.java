@@ -163,7 +163,8 @@ public final class Host implements AutoCloseable {
 
     /**
      * Target of a migration: defines the incoming VM (not persisted until finish), places it with this
-     * host's placer and allocates pre-faulted memory for the pages to come.
+     * host's placer and allocates zeroed memory for the pages to come (mapped, not yet backed: the receiver
+     * populates the chunks that carry data, see {@link io.ferryvm.core.machine.GuestMemory#populate}).
      */
     public synchronized Vm prepareIncoming(VmSpec spec) {
         if (vms.containsKey(spec.id())) {

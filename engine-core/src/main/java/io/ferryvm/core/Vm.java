@@ -252,11 +252,15 @@ public final class Vm {
 
     // ---- migration, target side ----
 
-    /** Target: memory for the incoming guest, placed by this host's placer for this host's topology. */
+    /**
+     * Target: memory for the incoming guest, placed by this host's placer for this host's topology. Not
+     * pre-faulted: fresh memory reads as zeros, so pages that arrive as zeros need no write and no host
+     * memory, and the receiver backs each chunk that carries data in one call ({@link GuestMemory#populate}).
+     */
     synchronized void prepareIncoming() {
         Binding b = place();
         try {
-            incoming = GuestMemory.allocate(spec.memoryBytes(), realMemoryPolicy(b), true);
+            incoming = GuestMemory.allocate(spec.memoryBytes(), realMemoryPolicy(b), false);
             beforeMigration = null;
             status = VmStatus.MIGRATING;
             direction = Direction.IN;

@@ -17,8 +17,12 @@ import net.jpountz.xxhash.XXHashFactory;
  * lands in a later harvest, which re-hashes the chunk again. So once the guest is paused and the final
  * pages are sent, every digest is that of the paused memory, with only the last round's chunks hashed
  * inside the downtime. Target: only the receiver writes the memory, so it counts non-zero pages per
- * chunk (a chunk with none needs no reading) and re-hashes the chunks it wrote at each SYNC. Each
- * chunk belongs to one channel (pages are partitioned by chunk), so no slot is written by two threads.
+ * chunk (a chunk with none needs no reading and no host memory: its pages are never written, and the
+ * chunk is populated in one call when its first non-zero page arrives) and re-hashes a chunk it wrote
+ * as soon as the channel's next chunk begins (the source flushes each chunk's frames before the next
+ * chunk's, so the bytes are still in cache), and at each SYNC whatever is still stale (a page arriving
+ * for a chunk already hashed marks it stale again). Each chunk belongs to one channel (pages are
+ * partitioned by chunk), so no slot is written by two threads.
  */
 final class ChunkLedger {
     private static final XXHash64 XXH = XXHashFactory.fastestInstance().hash64();
@@ -30,6 +34,7 @@ final class ChunkLedger {
     private final long[] nonZero;
     private final int[] nonZeroCount;
     private final boolean[] stale;
+    private final boolean[] populated;
 
     ChunkLedger(GuestMemory memory) {
         this.memory = memory;
@@ -38,6 +43,7 @@ final class ChunkLedger {
         this.nonZero = new long[(int) ((memory.pageCount() + 63) >>> 6)];
         this.nonZeroCount = new int[chunks];
         this.stale = new boolean[chunks];
+        this.populated = new boolean[chunks];
     }
 
     static int chunkCount(long pageCount) {
@@ -74,7 +80,7 @@ final class ChunkLedger {
         for (int i = 0; i < n && zero; i++) {
             zero = memory.isZeroPage(first + i);
         }
-        hashes[chunk] = zero ? 0 : memory.chunkDigests(chunk, chunk + 1)[0];
+        hashes[chunk] = zero ? 0 : memory.chunkDigest(chunk);
     }
 
     // ---- target ----
@@ -100,13 +106,27 @@ final class ChunkLedger {
         return true;
     }
 
+    /** Target: before the first non-zero page of a chunk is written, back the whole chunk in one call. */
+    void populateFor(long page) {
+        int chunk = (int) (page / Wire.CHUNK_PAGES);
+        if (!populated[chunk]) {
+            populated[chunk] = true;
+            memory.populate((long) chunk * Wire.CHUNK_PAGES, pagesIn(chunk));
+        }
+    }
+
+    /** Target: re-hash one chunk if pages were installed in it since its last hash. */
+    void refreshChunk(int chunk) {
+        if (stale[chunk]) {
+            stale[chunk] = false;
+            hashes[chunk] = nonZeroCount[chunk] == 0 ? 0 : memory.chunkDigest(chunk);
+        }
+    }
+
     /** Target, at a SYNC: re-hash the channel's chunks written since the last one. */
     void refreshStale(int channel, int channels) {
         for (int c = channel; c < chunks; c += channels) {
-            if (stale[c]) {
-                stale[c] = false;
-                hashes[c] = nonZeroCount[c] == 0 ? 0 : memory.chunkDigests(c, c + 1)[0];
-            }
+            refreshChunk(c);
         }
     }
 

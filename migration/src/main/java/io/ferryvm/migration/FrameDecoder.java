@@ -11,12 +11,18 @@ import java.util.zip.CRC32C;
  * any allocation), PAYLOAD (collect exactly length bytes), then the CRC32C over header and payload; only
  * then is a frame handed out. Any failure moves to FAILED for good: a stream that lied once is never
  * parsed again. The payload buffer grows to the largest accepted frame and is reused.
+ *
+ * <p>In place ({@link #inPlace}): a receiver that keeps unconsumed bytes in its buffer (compact, then read
+ * more) and whose buffer holds any whole frame gets each frame as a view of that buffer, with no copy:
+ * when a header's frame is not complete yet, its bytes are left where they are (already checked, so a lie
+ * in the header still fails at once) until the rest has been read behind them.
  */
 final class FrameDecoder {
     enum State { HEADER, PAYLOAD, FAILED }
 
     private int channel;
     private final boolean atTarget;
+    private boolean inPlace;
     private final ByteBuffer header = ByteBuffer.allocate(Wire.HEADER_BYTES);
     private final CRC32C crc = new CRC32C();
     private byte[] payload = new byte[4096];
@@ -34,6 +40,15 @@ final class FrameDecoder {
     FrameDecoder(int channel, boolean atTarget) {
         this.channel = channel;
         this.atTarget = atTarget;
+    }
+
+    /**
+     * Hand out frames as views of the caller's buffer: the caller keeps what {@link #next} leaves unconsumed
+     * (compact, then read more behind it). Frames larger than the caller's buffer are still copied.
+     */
+    FrameDecoder inPlace() {
+        inPlace = true;
+        return this;
     }
 
     int channel() {
@@ -63,6 +78,26 @@ final class FrameDecoder {
             throw fail("stream already failed");
         }
         while (in.hasRemaining()) {
+            if (inPlace && state == State.HEADER && header.position() == 0 && in.remaining() < Wire.HEADER_BYTES
+                    && in.capacity() >= Wire.HEADER_BYTES) {
+                return null; // a header cut by the read: leave it for the next read to complete
+            }
+            if (inPlace && state == State.HEADER && header.position() == 0 && in.remaining() >= Wire.HEADER_BYTES) {
+                int start = in.position();
+                header.put(0, in, start, Wire.HEADER_BYTES).position(Wire.HEADER_BYTES);
+                parseHeader();
+                if (in.remaining() - Wire.HEADER_BYTES >= length) {
+                    in.position(start + Wire.HEADER_BYTES + length);
+                    return complete(in.slice(start + Wire.HEADER_BYTES, length));
+                }
+                if (in.capacity() >= Wire.HEADER_BYTES + length) {
+                    header.clear(); // not consumed: the caller reads the rest in behind it
+                    state = State.HEADER;
+                    return null;
+                }
+                in.position(start + Wire.HEADER_BYTES); // larger than the caller's buffer: collect a copy
+                continue;
+            }
             if (state == State.HEADER) {
                 int n = Math.min(header.remaining(), in.remaining());
                 ByteBuffer slice = in.slice(in.position(), n);
@@ -75,6 +110,9 @@ final class FrameDecoder {
                     }
                 }
             } else {
+                if (payload.length < length) { // checked against the command's bound in parseHeader
+                    payload = new byte[Math.max(length, Math.min(Wire.maxPayload(command), payload.length * 2))];
+                }
                 int n = Math.min(length - filled, in.remaining());
                 in.get(payload, filled, n);
                 filled += n;
@@ -123,20 +161,21 @@ final class FrameDecoder {
         command = c;
         length = (int) len;
         filled = 0;
-        if (payload.length < length) {
-            payload = new byte[Math.max(length, Math.min(max, payload.length * 2))];
-        }
         state = State.PAYLOAD;
     }
 
     private Frame complete() {
+        return complete(ByteBuffer.wrap(payload, 0, length).slice());
+    }
+
+    private Frame complete(ByteBuffer body) {
         crc.reset();
         crc.update(header.array(), 0, 16);
-        crc.update(payload, 0, length);
+        crc.update(body.duplicate());
         if ((int) crc.getValue() != expectedCrc) {
             throw fail(command + " CRC32C mismatch");
         }
-        Frame f = new Frame(command, channel, expectedSequence, ByteBuffer.wrap(payload, 0, length).slice());
+        Frame f = new Frame(command, channel, expectedSequence, body);
         expectedSequence++;
         header.clear();
         state = State.HEADER;

@@ -584,18 +584,10 @@ public final class MigrationSource {
                     if (failure != null) {
                         throw new MigrationException(failure);
                     }
-                    long from = (long) c * Wire.CHUNK_PAGES;
-                    long to = from + ledger.pagesIn(c);
-                    int n = 0;
-                    int zeros = 0;
-                    for (long p = bm.nextDirty(from); p >= 0 && p < to; p = bm.nextDirty(p + 1)) {
-                        if (encoder.encode(p, cacheable, xor) == CodecId.ZERO) {
-                            zeros++;
-                        }
-                        n++;
-                    }
+                    int pages = ledger.pagesIn(c);
+                    int n = encoder.encodeChunk(bm, (long) c * Wire.CHUNK_PAGES, pages, cacheable, xor);
                     if (n > 0) {
-                        ledger.refreshFromMemory(c, n == ledger.pagesIn(c) && zeros == n);
+                        ledger.refreshFromMemory(c, n == pages && encoder.lastChunkZeros() == n);
                         sent += n;
                     }
                 }
@@ -604,6 +596,8 @@ public final class MigrationSource {
                 return sent;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } finally {
+                encoder.close();
             }
         }
 
@@ -638,6 +632,8 @@ public final class MigrationSource {
                 return sentNow;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } finally {
+                encoder.close();
             }
         }
 

@@ -47,6 +47,8 @@ public final class MigrationTarget {
     private static final Logger LOG = LoggerFactory.getLogger(MigrationTarget.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int MAX_STRAY_CONNECTIONS = 16;
+    /** Per receiver: holds several whole frames of the largest kind, so frames are decoded in place. */
+    private static final int RECEIVE_BUFFER = 4 << 20;
 
     /** What finish reports back to the source's confirm. */
     public record Finished(UUID migrationId, boolean digestVerified, Duration targetDowntime, Duration activation,
@@ -405,8 +407,9 @@ public final class MigrationTarget {
     /** One channel's receiver: its decoder, staging buffer and per-iteration count. */
     private final class Receiver {
         private final FrameChannel ch;
-        private final FrameDecoder decoder = new FrameDecoder(-1, true);
-        private final ByteBuffer in = ByteBuffer.allocate(256 * 1024);
+        private final FrameDecoder decoder = new FrameDecoder(-1, true).inPlace();
+        /** Direct (the socket reads into it without a bounce copy) and large enough for several whole frames. */
+        private final ByteBuffer in = ByteBuffer.allocateDirect(RECEIVE_BUFFER);
         private final RamBatch batch = new RamBatch();
         private int index = -1;
         private int version;
@@ -416,6 +419,8 @@ public final class MigrationTarget {
         private long counted;
         private long lastIteration;
         private long firstFrameAfterSync = -1;
+        /** The chunk the last RAM frame ended in (this iteration), hashed once a later chunk begins; -1: none. */
+        private int openChunk = -1;
 
         Receiver(FrameChannel ch) {
             this.ch = ch;
@@ -560,19 +565,40 @@ public final class MigrationTarget {
             } catch (IllegalArgumentException | java.nio.BufferUnderflowException e) {
                 throw corrupt(f, String.valueOf(e.getMessage()));
             }
-            // Everything decoded and checked: now install.
-            for (int i = 0; i < batch.count(); i++) {
+            // Everything decoded and checked: now install. A zero page over a page that never held data needs
+            // no write (fresh memory is zero); the first page with data in a chunk backs the chunk in one call.
+            int n = batch.count();
+            for (int i = 0; i < n; i++) {
                 long page = batch.page(i);
+                boolean zero = batch.isZero(i);
                 if (mp != null) {
                     if (!mp.isPresent(page)) { // a present page belongs to the running guest: never overwrite it
-                        batch.write(i, memory);
+                        install(i, page, zero);
                         mp.markPresent(page);
                     }
-                } else if (ledger.installed(page, batch.isZero(i))) {
-                    batch.write(i, memory);
+                } else {
+                    install(i, page, zero);
                 }
             }
-            counted += batch.count();
+            counted += n;
+            if (mp == null) {
+                // The source sends each chunk's frames before the next chunk's: once a later chunk begins, the
+                // chunk before is complete for this iteration, and its bytes were just written (in cache).
+                int first = (int) (batch.page(0) / Wire.CHUNK_PAGES);
+                if (openChunk >= 0 && first != openChunk) {
+                    ledger.refreshChunk(openChunk);
+                }
+                openChunk = (int) (batch.page(n - 1) / Wire.CHUNK_PAGES);
+            }
+        }
+
+        private void install(int i, long page, boolean zero) {
+            if (ledger.installed(page, zero)) {
+                if (!zero) {
+                    ledger.populateFor(page);
+                }
+                batch.write(i, memory);
+            }
         }
 
         private void sync(Frame f) throws IOException {
@@ -595,6 +621,7 @@ public final class MigrationTarget {
             failpoints.hit("target.sync", (int) iteration, aborted);
             lastIteration = iteration;
             counted = 0;
+            openChunk = -1;
             if (missing == null) {
                 ledger.refreshStale(index, channels);
             }

@@ -25,8 +25,11 @@ sealed interface PageCodec permits PageCodec.ZeroCodec, PageCodec.RawCodec, Page
         return false;
     }
 
-    /** Decodes one entry (after its page number) into out[off, off + PAGE). */
-    void decode(ByteBuffer in, byte[] out, int off, byte[] scratch);
+    /**
+     * Decodes one entry (after its page number) into out at [off, off + PAGE) (absolute; out's position is
+     * left alone); scratch is one page of working space.
+     */
+    void decode(ByteBuffer in, ByteBuffer out, int off, ByteBuffer scratch);
 
     static PageCodec of(CodecId id) {
         switch (id) {
@@ -42,7 +45,7 @@ sealed interface PageCodec permits PageCodec.ZeroCodec, PageCodec.RawCodec, Page
     }
 
     /** u16 stored length, 1..PAGE-1 bytes of LZ4 block data decoding to exactly one page. */
-    static void lz4Page(ByteBuffer in, byte[] dst, int off) {
+    static void lz4Page(ByteBuffer in, ByteBuffer dst, int off) {
         if (in.remaining() < 2) {
             throw new IllegalArgumentException("LZ4 entry truncated before its length");
         }
@@ -55,7 +58,7 @@ sealed interface PageCodec permits PageCodec.ZeroCodec, PageCodec.RawCodec, Page
         }
         int n;
         try {
-            n = UNLZ4.decompress(in.array(), in.arrayOffset() + in.position(), len, dst, off, Wire.PAGE);
+            n = UNLZ4.decompress(in, in.position(), len, dst, off, Wire.PAGE);
         } catch (LZ4Exception e) {
             throw new IllegalArgumentException("LZ4 data is corrupt");
         }
@@ -80,8 +83,10 @@ sealed interface PageCodec permits PageCodec.ZeroCodec, PageCodec.RawCodec, Page
         }
 
         @Override
-        public void decode(ByteBuffer in, byte[] out, int off, byte[] scratch) {
-            java.util.Arrays.fill(out, off, off + Wire.PAGE, (byte) 0);
+        public void decode(ByteBuffer in, ByteBuffer out, int off, ByteBuffer scratch) {
+            for (int i = 0; i < Wire.PAGE; i += 8) {
+                out.putLong(off + i, 0L);
+            }
         }
     }
 
@@ -100,11 +105,12 @@ sealed interface PageCodec permits PageCodec.ZeroCodec, PageCodec.RawCodec, Page
         }
 
         @Override
-        public void decode(ByteBuffer in, byte[] out, int off, byte[] scratch) {
+        public void decode(ByteBuffer in, ByteBuffer out, int off, ByteBuffer scratch) {
             if (in.remaining() < Wire.PAGE) {
                 throw new IllegalArgumentException("raw page truncated: " + in.remaining() + " bytes left");
             }
-            in.get(out, off, Wire.PAGE);
+            out.put(off, in, in.position(), Wire.PAGE);
+            in.position(in.position() + Wire.PAGE);
         }
     }
 
@@ -123,7 +129,7 @@ sealed interface PageCodec permits PageCodec.ZeroCodec, PageCodec.RawCodec, Page
         }
 
         @Override
-        public void decode(ByteBuffer in, byte[] out, int off, byte[] scratch) {
+        public void decode(ByteBuffer in, ByteBuffer out, int off, ByteBuffer scratch) {
             lz4Page(in, out, off);
         }
     }
@@ -148,10 +154,10 @@ sealed interface PageCodec permits PageCodec.ZeroCodec, PageCodec.RawCodec, Page
         }
 
         @Override
-        public void decode(ByteBuffer in, byte[] out, int off, byte[] scratch) {
+        public void decode(ByteBuffer in, ByteBuffer out, int off, ByteBuffer scratch) {
             lz4Page(in, scratch, 0);
-            for (int i = 0; i < Wire.PAGE; i++) {
-                out[off + i] ^= scratch[i];
+            for (int i = 0; i < Wire.PAGE; i += 8) {
+                out.putLong(off + i, out.getLong(off + i) ^ scratch.getLong(i));
             }
         }
     }

@@ -4,15 +4,23 @@ import io.ferryvm.core.machine.GuestMemory;
 import java.nio.ByteBuffer;
 
 /**
- * The target's decoder of one RAM frame payload: decode and check every entry into a staging buffer
- * first, install only a batch that passed completely, so a bad frame never installs a page. One per
- * receiver thread (the staging buffer is reused).
+ * The target's decoder of one RAM frame payload: decode and check every entry first, install only a
+ * batch that passed completely, so a bad frame never installs a page. One per receiver thread.
+ *
+ * <p>Implementation notes. Raw pages are not copied while decoding: the batch remembers where each sits
+ * in the payload and {@link #write} copies it from there straight into guest memory (the payload must
+ * stay untouched until the batch is installed, which the receiver guarantees: it installs a frame before
+ * it reads the next). LZ4 and XOR-delta pages are decoded into a direct staging buffer, since only a
+ * complete decode proves them well-formed. Each page's zero test runs on bytes just touched (in cache).
  */
 final class RamBatch {
-    private final byte[] staging = new byte[Wire.MAX_BATCH_PAGES * Wire.PAGE];
+    private final ByteBuffer staging = ByteBuffer.allocateDirect(Wire.MAX_BATCH_PAGES * Wire.PAGE);
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(Wire.PAGE);
     private final long[] pages = new long[Wire.MAX_BATCH_PAGES];
     private final boolean[] zero = new boolean[Wire.MAX_BATCH_PAGES];
-    private final byte[] scratch = new byte[Wire.PAGE];
+    /** Where a raw page's bytes sit in the payload, or -1: the page is in staging slot i. */
+    private final int[] rawAt = new int[Wire.MAX_BATCH_PAGES];
+    private ByteBuffer payload;
     private int count;
     private CodecId codec;
 
@@ -22,6 +30,7 @@ final class RamBatch {
      */
     void decode(ByteBuffer p, int version, GuestMemory memory, int channel, int channels, boolean postCopy) {
         count = 0;
+        payload = null;
         if (p.remaining() < 3) {
             throw new IllegalArgumentException("RAM header truncated");
         }
@@ -58,21 +67,37 @@ final class RamBatch {
                 throw new IllegalArgumentException("page " + page + " belongs to channel " + Wire.channelOf(page, channels));
             }
             prev = page;
+            pages[i] = page;
+            rawAt[i] = -1;
             int off = i * Wire.PAGE;
-            if (pc.needsBase()) {
-                memory.readPage(page, staging, off);
-            }
             try {
-                pc.decode(p, staging, off, scratch);
+                switch (id) {
+                    case ZERO:
+                        zero[i] = true;
+                        break;
+                    case RAW:
+                        if (p.remaining() < Wire.PAGE) {
+                            throw new IllegalArgumentException("raw page truncated: " + p.remaining() + " bytes left");
+                        }
+                        rawAt[i] = p.position();
+                        zero[i] = isZero(p, p.position());
+                        p.position(p.position() + Wire.PAGE);
+                        break;
+                    default:
+                        if (pc.needsBase()) {
+                            memory.readPage(page, staging.position(off));
+                        }
+                        pc.decode(p, staging, off, scratch);
+                        zero[i] = isZero(staging, off);
+                }
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("page " + page + ": " + e.getMessage());
             }
-            pages[i] = page;
-            zero[i] = id == CodecId.ZERO || isZero(staging, off);
         }
         if (p.hasRemaining()) {
             throw new IllegalArgumentException(p.remaining() + " bytes after the last page");
         }
+        payload = p.duplicate();
         count = n;
         codec = id;
     }
@@ -93,18 +118,26 @@ final class RamBatch {
         return zero[i];
     }
 
-    /** Writes entry i into memory. */
+    /** Writes entry i into memory (the payload decoded last must still be intact). */
     void write(int i, GuestMemory memory) {
         if (zero[i]) {
             memory.zeroPage(pages[i]);
+        } else if (rawAt[i] >= 0) {
+            memory.writePage(pages[i], payload.position(rawAt[i]));
         } else {
-            memory.writePage(pages[i], staging, i * Wire.PAGE);
+            memory.writePage(pages[i], staging.position(i * Wire.PAGE));
         }
     }
 
-    static boolean isZero(byte[] b, int off) {
-        for (int i = off; i < off + Wire.PAGE; i++) {
-            if (b[i] != 0) {
+    /** True when the page at off in b is all zeros (absolute reads; b's position is left alone). */
+    static boolean isZero(ByteBuffer b, int off) {
+        // Four accumulators per 64-byte line keep the loads independent; exit at the first non-zero line.
+        for (int i = off; i < off + Wire.PAGE; i += 64) {
+            long x = b.getLong(i) | b.getLong(i + 8);
+            long y = b.getLong(i + 16) | b.getLong(i + 24);
+            long z = b.getLong(i + 32) | b.getLong(i + 40);
+            long w = b.getLong(i + 48) | b.getLong(i + 56);
+            if ((x | y | z | w) != 0) {
                 return false;
             }
         }

@@ -25,7 +25,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
 import net.jpountz.lz4.LZ4Compressor;
@@ -39,7 +41,9 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * baseline. Not run by {@code mvn verify}; see bench/README.md "## migration" for the command.
  *
  * <p>Arguments: scenario names to run (default: all), e.g. {@code idle-1g random-1g pagewalk}; {@code quick}
- * runs only the 1 GiB guests unlimited.
+ * runs only the 1 GiB guests; {@code unlimited} or {@code capped} only that link; {@code variant=post-copy}
+ * only variants whose name contains that text; {@code repeat=N} each row N times; {@code nolimits} skips
+ * the physical-limit measurements.
  */
 public final class MigrationBench {
     private static final long GIB = 1L << 30;
@@ -53,9 +57,15 @@ public final class MigrationBench {
     public static void main(String[] args) throws Exception {
         List<String> only = Arrays.asList(args);
         boolean quick = only.contains("quick");
+        boolean unlimitedOnly = quick || only.contains("unlimited");
+        boolean cappedOnly = only.contains("capped");
         System.out.println("# Ferry migration benchmark, " + Runtime.getRuntime().availableProcessors() + " cores, "
                 + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-        physicalLimits();
+        int repeat = only.stream().filter(a -> a.startsWith("repeat=")).map(a -> Integer.parseInt(a.substring(7))).findFirst().orElse(1);
+        List<String> variants = only.stream().filter(a -> a.startsWith("variant=")).map(a -> a.substring(8)).toList();
+        if (!only.contains("nolimits")) {
+            physicalLimits();
+        }
         List<Scenario> all = List.of(
                 new Scenario("idle-1g", GIB, new Workload.Idle(), 0),
                 new Scenario("idle-4g", 4 * GIB, new Workload.Idle(), 0),
@@ -72,26 +82,34 @@ public final class MigrationBench {
                     MigrationRequest.defaults().withChannels(1 + i % 2));
         }
         for (Scenario s : all) {
-            if (!only.isEmpty() && !only.contains(s.name()) && !quick) {
+            if (only.stream().anyMatch(a -> a.contains("-") || a.equals("pagewalk")) && !only.contains(s.name())) {
                 continue;
             }
             if (quick && s.memory() > GIB) {
                 continue;
             }
-            for (long cap : quick ? new long[] {0} : new long[] {0, CAP}) {
+            for (long cap : unlimitedOnly ? new long[] {0} : cappedOnly ? new long[] {CAP} : new long[] {0, CAP}) {
                 String capName = cap == 0 ? "unlimited" : "128MiB/s";
                 MigrationRequest base = MigrationRequest.defaults().withChannels(2).withBandwidth(cap).withTimeout(Duration.ofMinutes(5));
+                Map<String, MigrationRequest> vs = new LinkedHashMap<>();
                 if (s.workload() instanceof Workload.PageWalk) {
-                    rows.add(run(dir, s, capName, "pre-copy+auto-converge", base.withAutoConverge(true).withMaxIterations(12)));
-                    rows.add(run(dir, s, capName, "post-copy after 1 pass", base.withMaxIterations(1)
-                            .withNonConvergence(MigrationRequest.NonConvergence.POST_COPY)));
+                    vs.put("pre-copy+auto-converge", base.withAutoConverge(true).withMaxIterations(12));
+                    vs.put("post-copy after 1 pass", base.withMaxIterations(1).withNonConvergence(MigrationRequest.NonConvergence.POST_COPY));
                 } else {
-                    rows.add(run(dir, s, capName, "pre-copy lz4", base));
+                    vs.put("pre-copy lz4", base);
                     if (cap == 0) {
-                        rows.add(run(dir, s, capName, "pre-copy raw 1ch", base.withChannels(1).withCompression(Compression.NONE)));
+                        vs.put("pre-copy raw 1ch", base.withChannels(1).withCompression(Compression.NONE));
                     }
                 }
-                rows.add(run(dir, s, capName, "stop-and-copy", base.withStopAndCopy(true)));
+                vs.put("stop-and-copy", base.withStopAndCopy(true));
+                for (Map.Entry<String, MigrationRequest> v : vs.entrySet()) {
+                    if (!variants.isEmpty() && variants.stream().noneMatch(x -> v.getKey().contains(x))) {
+                        continue;
+                    }
+                    for (int i = 0; i < repeat; i++) {
+                        rows.add(run(dir, s, capName, v.getKey(), v.getValue()));
+                    }
+                }
             }
         }
         System.out.println();

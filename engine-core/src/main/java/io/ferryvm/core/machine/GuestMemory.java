@@ -73,8 +73,9 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
-     * Allocates zeroed guest memory. {@code prefault} populates every page up front (a migration target
-     * does this: first-touch faults otherwise cap the receive rate).
+     * Allocates zeroed guest memory. {@code prefault} populates every page up front; a migration target
+     * does not: it populates each 1 MiB chunk when the first data for it arrives ({@link #populate}), so
+     * pages that arrive as zeros cost neither time nor host memory.
      */
     public static GuestMemory allocate(long size, MemoryPolicy policy, boolean prefault) {
         if (size < MIN_SIZE || size > MAX_SIZE || (size & (PAGE_SIZE - 1)) != 0) {
@@ -313,6 +314,72 @@ public final class GuestMemory implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Finds pages that hold zeros without reading them: sets bit i of {@code bits} (and clears every other
+     * bit of the first {@code count}) when page {@code fromPage + i} is backed by nothing on the host. On
+     * Linux that is a page of the private anonymous mapping that is neither present nor swapped in
+     * {@code /proc/self/pagemap}: never written, or discarded, so it reads as zeros. A swapped-out page holds
+     * data and is never reported. Returns false, with the bits clear, where this cannot be told (direct-buffer
+     * slabs, no pagemap): callers then look at the bytes. Costs 8 bytes of pagemap per page and faults nothing
+     * in, where reading an untouched page would map it.
+     *
+     * <p>Concurrent writers: a page written after its entry was read may hold data already. A migration uses
+     * this under the same argument as a read of the page: the write marks the page dirty afterwards, so the
+     * next harvest sends it again.
+     */
+    public boolean untouchedPages(long fromPage, int count, long[] bits) {
+        checkPageRange(fromPage, count);
+        if (bits.length < (count + 63) >>> 6) {
+            throw new IllegalArgumentException(count + " pages need " + ((count + 63) >>> 6) + " words, got " + bits.length);
+        }
+        java.util.Arrays.fill(bits, 0, (count + 63) >>> 6, 0L);
+        if (mappings == null || !Pagemap.available()) {
+            return false;
+        }
+        for (int done = 0; done < count;) {
+            long addr = (fromPage + done) << PAGE_SHIFT;
+            int n = (int) Math.min(count - done, (SLAB_SIZE - (addr & SLAB_MASK)) >>> PAGE_SHIFT);
+            Pointer slab = mappings[(int) (addr >>> SLAB_SHIFT)];
+            if (slab == null || !Pagemap.markUnbacked(Pointer.nativeValue(slab) + (addr & SLAB_MASK), n, bits, done)) {
+                java.util.Arrays.fill(bits, 0, (count + 63) >>> 6, 0L);
+                return false;
+            }
+            done += n;
+        }
+        return true;
+    }
+
+    /**
+     * Backs the pages [fromPage, fromPage + count) with host memory now, in one call per slab (Linux
+     * MADV_POPULATE_WRITE, under the memory's NUMA policy), so the writes that follow take no first-touch
+     * fault per page. Contents do not change. Returns false where the platform cannot (a kernel before 5.14):
+     * the pages then fault in on first write. Direct-buffer slabs are backed from the start.
+     */
+    public boolean populate(long fromPage, long count) {
+        checkPageRange(fromPage, count);
+        if (mappings == null) {
+            return true;
+        }
+        boolean ok = true;
+        for (long done = 0; done < count;) {
+            long addr = (fromPage + done) << PAGE_SHIFT;
+            long len = Math.min((count - done) << PAGE_SHIFT, SLAB_SIZE - (addr & SLAB_MASK));
+            Pointer slab = mappings[(int) (addr >>> SLAB_SHIFT)];
+            if (slab == null || LinuxSys.libc().madvise(slab.share(addr & SLAB_MASK), len, LinuxSys.MADV_POPULATE_WRITE) != 0) {
+                ok = false;
+            }
+            done += len >>> PAGE_SHIFT;
+        }
+        return ok;
+    }
+
+    private void checkPageRange(long fromPage, long count) {
+        checkMapped();
+        if (fromPage < 0 || count < 0 || fromPage + count > pageCount) {
+            throw new IndexOutOfBoundsException("pages [" + fromPage + ", +" + count + ") outside 0.." + pageCount);
+        }
+    }
+
     /** Counts zero pages in [fromPage, toPage). */
     public long countZeroPages(long fromPage, long toPage) {
         checkPage(fromPage);
@@ -354,6 +421,17 @@ public final class GuestMemory implements AutoCloseable {
             out[c - fromChunk] = XXH.hash(slab(addr), offset(addr), len, c);
         });
         return out;
+    }
+
+    /** Digest of one 1 MiB chunk, on the calling thread (the same value {@link #chunkDigests} gives). */
+    public long chunkDigest(int chunk) {
+        checkMapped();
+        long addr = (long) chunk * CHUNK_PAGES * PAGE_SIZE;
+        if (chunk < 0 || addr >= size) {
+            throw new IndexOutOfBoundsException("chunk " + chunk + " outside the guest's " + (size + (CHUNK_PAGES * PAGE_SIZE) - 1) / ((long) CHUNK_PAGES * PAGE_SIZE) + " chunks");
+        }
+        int len = (int) Math.min((long) CHUNK_PAGES * PAGE_SIZE, size - addr);
+        return XXH.hash(slab(addr), offset(addr), len, chunk);
     }
 
     public static int chunkPages() {
