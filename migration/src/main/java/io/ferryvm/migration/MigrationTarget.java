@@ -48,7 +48,7 @@ public final class MigrationTarget {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int MAX_STRAY_CONNECTIONS = 16;
     /** Per receiver: holds several whole frames of the largest kind, so frames are decoded in place. */
-    private static final int RECEIVE_BUFFER = 4 << 20;
+    private static final int RECEIVE_BUFFER = 8 << 20;
 
     /** What finish reports back to the source's confirm. */
     public record Finished(UUID migrationId, boolean digestVerified, Duration targetDowntime, Duration activation,
@@ -431,9 +431,7 @@ public final class MigrationTarget {
             while (true) {
                 Frame f = decoder.next(in);
                 if (f == null) {
-                    in.compact();
-                    int n = ch.read(in);
-                    in.flip();
+                    int n = readMore();
                     if (n < 0) {
                         if (authenticated && !ready.isDone() && aborted.getCount() > 0) {
                             throw new MigrationException(new MigrationFailure.PeerLost("source", "channel " + index + " closed"));
@@ -450,6 +448,24 @@ public final class MigrationTarget {
                     return;
                 }
             }
+        }
+
+        /**
+         * Reads behind the unconsumed bytes (the start of a frame the decoder left in place). Those bytes move
+         * to the front only when the space behind them could no longer take a whole frame: moving them on
+         * every read would copy a large frame over and over while it trickles in.
+         */
+        private int readMore() throws IOException {
+            if (!in.hasRemaining()) {
+                in.clear().limit(0); // nothing left over: read from the front
+            } else if (in.capacity() - in.limit() < Wire.HEADER_BYTES + Wire.MAX_PAYLOAD) {
+                in.compact().flip();
+            }
+            int start = in.position();
+            in.position(in.limit()).limit(in.capacity());
+            int n = ch.read(in);
+            in.limit(in.position()).position(start);
+            return n;
         }
 
         private MigrationException corrupt(Frame f, String detail) {
