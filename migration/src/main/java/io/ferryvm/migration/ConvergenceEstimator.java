@@ -12,8 +12,13 @@ import java.util.ArrayDeque;
  * nothing and would make a half-empty first pass look fast), and the estimate takes the
  * slowest of the last three iterations that moved at least 256 pages. QEMU takes the last 100 ms window
  * alone, and one fast window made it switch over with far too much left (654 ms downtime against a
- * 300 ms limit on this machine); a conservative rate errs towards one more iteration instead. Time
- * comes through a {@link Ticker}, so tests drive it by hand.
+ * 300 ms limit on this machine); a conservative rate errs towards one more iteration instead. On a v3
+ * stream an iteration ends when the target acknowledged it (installed and hashed), not when its last
+ * byte left the source: socket buffers hold megabytes, so a source-side clock saw compressible pages go
+ * out twice as fast as the target could take them, and the final copy, which pays for both, overshot.
+ * To the copy the estimate adds what every switch-over costs whatever is left: a durable journal write
+ * (the target's FINISHED) as slow as the slowest this side has seen. Time comes through a
+ * {@link Ticker}, so tests drive it by hand.
  */
 final class ConvergenceEstimator {
     private static final int WINDOWS = 3;
@@ -26,6 +31,7 @@ final class ConvergenceEstimator {
     private long iterationStart;
     private long lastHarvest;
     private double peakBytesPerSecond;
+    private long switchoverCost;
 
     ConvergenceEstimator(Ticker ticker) {
         this.ticker = ticker;
@@ -66,16 +72,24 @@ final class ConvergenceEstimator {
         return rates.isEmpty() ? 0 : min;
     }
 
-    /** Expected stop-and-copy time for these dirty pages spread over dirtyChunks chunks; MAX_VALUE when unknown. */
+    /** A fixed cost every switch-over pays (a durable journal write seen on this host); the largest seen counts. */
+    void switchoverCost(long nanos) {
+        switchoverCost = Math.max(switchoverCost, nanos);
+    }
+
+    /**
+     * Expected downtime of a stop-and-copy of these dirty pages spread over dirtyChunks chunks, fixed costs
+     * included; MAX_VALUE when unknown.
+     */
     long expectedDowntimeNanos(long dirtyPages, long dirtyChunks, int channels) {
         double rate = pagesPerSecond();
         if (dirtyPages == 0) {
-            return 0;
+            return switchoverCost;
         }
         if (rate <= 0) {
             return Long.MAX_VALUE;
         }
-        return (long) (dirtyPages * 1e9 / rate) + dirtyChunks * CHUNK_NANOS / Math.max(1, channels);
+        return (long) (dirtyPages * 1e9 / rate) + dirtyChunks * CHUNK_NANOS / Math.max(1, channels) + switchoverCost;
     }
 
     double peakBytesPerSecond() {

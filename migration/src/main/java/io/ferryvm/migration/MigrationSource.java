@@ -73,13 +73,21 @@ public final class MigrationSource {
     private final CompletableFuture<Void> postCopyRunning = new CompletableFuture<>();
     private final LongAdder wireBytes = new LongAdder();
     private final ConvergenceEstimator estimator;
+    private final JournalTail journals;
     private final List<Double> dirtyRates = new ArrayList<>();
     private final long tBegin;
 
     private volatile MigrationFailure failure;
     private volatile MigrationPhase phase = MigrationPhase.BEGUN;
     private volatile boolean doneSending;
+    /** Set just before POSTCOPY goes out: from then on the target may run the guest, so this side never resumes it. */
     private volatile boolean postCopyStarted;
+    /** The durable journal entry says POSTCOPY (written before the pause for post-copy). */
+    private boolean postCopyJournaled;
+    /** SWITCHED_OVER, written while the final pages go out (see {@link #pause}). */
+    private CompletableFuture<Void> switchedOverJournal;
+    /** v3: the target's acknowledgements of the current pre-copy iteration's SYNCs. */
+    private volatile IterationAcks acks;
     private boolean performed;
     private boolean cleanedUp;
     private MigrationReport report;
@@ -116,6 +124,7 @@ public final class MigrationSource {
         this.xorOk = request.compression() == Compression.XOR_LZ4 && version >= 2;
         this.offer = new MigrationOffer(migrationId, vm.spec(), request, version, host.name());
         this.estimator = new ConvergenceEstimator(ticker);
+        this.journals = new JournalTail(service.journal());
         this.tBegin = tBegin;
     }
 
@@ -277,7 +286,14 @@ public final class MigrationSource {
             estimator.iterationStarted();
             long w0 = wireBytes.sum();
             long z0 = pages(CodecId.ZERO);
+            IterationAcks a = version >= 3 ? new IterationAcks(it, channels) : null;
+            acks = a;
             long sent = sendRound(bm, it, false, it > 1, xorOk);
+            if (a != null) {
+                // v3: the iteration ends when the target has installed and hashed it, not when the last byte
+                // left here: socket buffers hold megabytes, and the final copy pays for the target's side too.
+                await(a.done, "the target's receipt of iteration " + it);
+            }
             // Zero pages cost next to nothing: the rate that predicts the final copy counts the others only.
             estimator.iterationEnded(sent - (pages(CodecId.ZERO) - z0), wireBytes.sum() - w0);
             iterations = it;
@@ -329,7 +345,7 @@ public final class MigrationSource {
     /** Pause, send what is left, then state and digests; returns once the target has it all. */
     private void switchover(DirtyBitmap next, int finalIteration) {
         failpoints.hit("source.switchover", aborted);
-        DirtyBitmap fin = pause(next);
+        DirtyBitmap fin = pause(next, false);
         sendRound(fin, finalIteration, true, true, xorOk);
         tFinalSent = ticker.nanos();
         MachineState st = machine.saveState();
@@ -338,14 +354,24 @@ public final class MigrationSource {
         sendWords(Command.DIGEST, ledger.hashes());
         await(ready, "receipt of the stream by the target");
         tReady = ticker.nanos();
+        JournalTail.await(switchedOverJournal); // a journal that cannot write fails the migration here, before DONE
         sendDone();
     }
 
-    private DirtyBitmap pause(DirtyBitmap next) {
+    /**
+     * Pauses the guest and takes the last harvest. SWITCHED_OVER is journaled while the final pages go
+     * out, not before: the verdict after a crash is the same for SWITCHED_OVER as for PERFORMING (the
+     * guest is on the source), so nothing waits for that fsync inside the downtime; it is durable before
+     * DONE, and every later entry lands after it. Post-copy journals POSTCOPY before the pause instead and
+     * must not overwrite it.
+     */
+    private DirtyBitmap pause(DirtyBitmap next, boolean forPostCopy) {
         tPause = ticker.nanos();
         machine.pause();
         phase = MigrationPhase.SWITCHED_OVER;
-        journal(MigrationPhase.SWITCHED_OVER, "guest paused");
+        if (!forPostCopy) {
+            switchedOverJournal = journals.start(entry(MigrationPhase.SWITCHED_OVER, "guest paused"));
+        }
         emit(MigrationPhase.SWITCHED_OVER, iterations, next == null ? memory.pageCount() : next.count(), 0, 0);
         if (next == null) {
             return DirtyBitmap.all(memory.pageCount());
@@ -356,21 +382,30 @@ public final class MigrationSource {
         return fin;
     }
 
-    /** Post-copy: pause, hand the target the state and the map of what it lacks, let it run, stream the rest. */
+    /**
+     * Post-copy: pause, hand the target the state and the map of what it lacks, let it run, stream the rest.
+     *
+     * <p>POSTCOPY is journaled here, durably, before the pause: once POSTCOPY goes out the target may run
+     * the guest, and this entry alone makes the verdict LOST (unless the target finishes), so a v3 target
+     * starts the guest without waiting for its own entry, and no fsync sits inside the downtime. If this
+     * side fails before POSTCOPY goes out, it records ABORTED before it resumes the guest (see cleanup).
+     * After POSTCOPY went out this side never resumes, ACK or not: the target may have started.
+     */
     private void postCopy(DirtyBitmap next, int finalIteration) {
         failpoints.hit("source.postcopy", aborted);
         mode = "post-copy";
-        DirtyBitmap fin = pause(next);
+        journal(MigrationPhase.POSTCOPY, "post-copy: the guest moves to the target once paused here");
+        postCopyJournaled = true;
+        DirtyBitmap fin = pause(next, true);
         MachineState st = machine.saveState();
         long[] words = fin.toWords();
         sendWords(Command.DIRTY_MAP, words);
         write(0, Command.STATE, ByteBuffer.wrap(StateCodec.encode(st)));
+        postCopyStarted = true; // from here on the guest may live on the target
         write(0, Command.POSTCOPY, ByteBuffer.allocate(0));
         await(postCopyRunning, "the target starting the guest");
         tRunning = ticker.nanos();
-        postCopyStarted = true; // from here on the guest lives on the target
         phase = MigrationPhase.POSTCOPY;
-        journal(MigrationPhase.POSTCOPY, fin.count() + " pages to stream");
         emit(MigrationPhase.POSTCOPY, iterations, fin.count(), 0, 0);
         failpoints.hit("source.postcopy.stream", aborted);
         List<CompletableFuture<Long>> fs = new ArrayList<>();
@@ -528,6 +563,12 @@ public final class MigrationSource {
                     ready.complete(null);
                 } else if (kind == Wire.ACK_POSTCOPY_RUNNING && c == 0) {
                     postCopyRunning.complete(null);
+                } else if (kind == Wire.ACK_SYNC && version >= 3) {
+                    long it = p.getLong();
+                    IterationAcks a = acks;
+                    if (a == null || !a.acked(c, it)) {
+                        throw MigrationException.corrupt(c, f.sequence(), "ACK of SYNC for iteration " + it + " unexpected here");
+                    }
                 } else {
                     throw MigrationException.corrupt(c, f.sequence(), "unexpected ACK kind " + kind);
                 }
@@ -552,6 +593,31 @@ public final class MigrationSource {
                 return false;
             default:
                 throw MigrationException.corrupt(c, f.sequence(), "unexpected " + f.command() + " from the target");
+        }
+    }
+
+    /** v3: which channels acknowledged the SYNC of one pre-copy iteration; done once all of them did. */
+    private static final class IterationAcks {
+        final long iteration;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        private final boolean[] seen;
+        private int count;
+
+        IterationAcks(long iteration, int channels) {
+            this.iteration = iteration;
+            this.seen = new boolean[channels];
+        }
+
+        /** False for a wrong iteration or a second ACK on a channel. */
+        synchronized boolean acked(int channel, long it) {
+            if (it != iteration || seen[channel]) {
+                return false;
+            }
+            seen[channel] = true;
+            if (++count == seen.length) {
+                done.complete(null);
+            }
+            return true;
         }
     }
 
@@ -759,18 +825,35 @@ public final class MigrationSource {
             phase = MigrationPhase.GUEST_LOST;
             outcome = MigrationReport.Outcome.GUEST_LOST;
             safeJournal(MigrationPhase.GUEST_LOST, f.describe());
-        } else {
+        } else if (postCopyJournaled) {
+            // The durable entry says POSTCOPY (the verdict: LOST), though the target never got the guest.
+            // Record ABORTED first: resuming while the journal still says LOST would contradict it.
+            phase = MigrationPhase.ABORTED;
             try {
-                vm.abortMigrationOut();
+                journal(MigrationPhase.ABORTED, f.describe());
+                resume();
             } catch (CoreException e) {
-                LOG.error("migration {}: the source VM could not be resumed: {}", offer.migrationId(), e.getMessage());
+                LOG.error("migration {}: ABORTED could not be journaled over POSTCOPY ({}); the guest stays paused here",
+                        offer.migrationId(), e.getMessage());
+                f = new MigrationFailure.HostError(host.name(), f.describe() + "; then the journal refused ABORTED, so the guest "
+                        + "stays paused on the source: " + e.getMessage());
             }
+        } else {
+            resume();
             phase = MigrationPhase.ABORTED;
             safeJournal(MigrationPhase.ABORTED, f.describe());
         }
         report = buildReport(outcome, f, null, end);
         LOG.info(report.toLogLine());
         emit(phase, iterations, 0, 0, 0);
+    }
+
+    private void resume() {
+        try {
+            vm.abortMigrationOut();
+        } catch (CoreException e) {
+            LOG.error("migration {}: the source VM could not be resumed: {}", offer.migrationId(), e.getMessage());
+        }
     }
 
     /** The control plane gave up (prepare or finish failed, or a cancel after perform): resume here and report. */
@@ -901,9 +984,16 @@ public final class MigrationSource {
                 0, 0, List.of(), 0, Duration.ZERO, 0);
     }
 
+    private MigrationJournal.Entry entry(MigrationPhase p, String detail) {
+        return new MigrationJournal.Entry(offer.migrationId(), vm.spec().id(), vm.spec().name(), MigrationJournal.Role.SOURCE, p, "",
+                System.currentTimeMillis(), detail);
+    }
+
+    /** Durable before it returns, after every entry started before it. Its time feeds the switch-over estimate. */
     private void journal(MigrationPhase p, String detail) {
-        service.journal().record(new MigrationJournal.Entry(offer.migrationId(), vm.spec().id(), vm.spec().name(),
-                MigrationJournal.Role.SOURCE, p, "", System.currentTimeMillis(), detail));
+        long t0 = ticker.nanos();
+        journals.write(entry(p, detail));
+        estimator.switchoverCost(ticker.nanos() - t0);
     }
 
     private void safeJournal(MigrationPhase p, String detail) {

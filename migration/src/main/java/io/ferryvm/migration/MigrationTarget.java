@@ -62,6 +62,7 @@ public final class MigrationTarget {
     private final byte[] token;
     private final Transport.Listener listener;
     private final ChunkLedger ledger;
+    private final JournalTail journals;
     private final int channels;
     private final Ticker ticker;
     private final Failpoints failpoints;
@@ -96,6 +97,7 @@ public final class MigrationTarget {
         this.memory = vm.incomingMemory().retain();
         this.listener = listener;
         this.ledger = new ChunkLedger(memory);
+        this.journals = new JournalTail(service.journal());
         this.channels = offer.request().channels();
         this.ticker = service.ticker();
         this.failpoints = service.failpoints();
@@ -182,15 +184,18 @@ public final class MigrationTarget {
                 if (failure != null) {
                     throw new MigrationException(failure);
                 }
-                journal(MigrationPhase.FINISHED, postCopy ? "post-copy complete" : "digest verified");
-                phase = MigrationPhase.FINISHED;
-                finished = true;
+                finished = true; // abort() leaves the outcome to this method from here on
             }
+            // FINISHED and the VM's definition are both durable before the guest runs here. They are written
+            // side by side: completeMigrationIn persists the definition, then waits in beforeRun for FINISHED
+            // (every later entry, ABORTED after a failure below included, lands after it).
+            CompletableFuture<Void> durable = journals.start(entry(MigrationPhase.FINISHED, postCopy ? "post-copy complete" : "digest verified"));
             try {
                 if (postCopy) {
                     vm.machine().leavePostCopy();
                 }
-                vm.completeMigrationIn(state, false);
+                vm.completeMigrationIn(state, false, () -> JournalTail.await(durable));
+                phase = MigrationPhase.FINISHED;
             } catch (CoreException e) {
                 // Not running here after all: record it, so the source may resume.
                 finished = false;
@@ -333,9 +338,14 @@ public final class MigrationTarget {
 
     private boolean memoryReleased;
 
+    private MigrationJournal.Entry entry(MigrationPhase p, String detail) {
+        return new MigrationJournal.Entry(offer.migrationId(), offer.spec().id(), offer.spec().name(), MigrationJournal.Role.TARGET, p,
+                offer.sourceHost(), System.currentTimeMillis(), detail);
+    }
+
+    /** Durable before it returns, after every entry started before it. */
     private void journal(MigrationPhase p, String detail) {
-        service.journal().record(new MigrationJournal.Entry(offer.migrationId(), offer.spec().id(), offer.spec().name(),
-                MigrationJournal.Role.TARGET, p, offer.sourceHost(), System.currentTimeMillis(), detail));
+        journals.write(entry(p, detail));
     }
 
     // ---- receiving ----
@@ -640,6 +650,9 @@ public final class MigrationTarget {
             openChunk = -1;
             if (missing == null) {
                 ledger.refreshStale(index, channels);
+                if (fin == 0 && version >= 3) {
+                    ack(writers[index], Wire.ACK_SYNC, iteration); // installed and hashed: the source times its iteration by this
+                }
             }
             long firstAfter = firstFrameAfterSync;
             firstFrameAfterSync = -1;
@@ -725,17 +738,26 @@ public final class MigrationTarget {
             if (state == null || missingWords == null || missingWordsFilled != words || missing != null) {
                 throw corrupt(f, "POSTCOPY before the state and the whole dirty map");
             }
-            MissingPages mp = new MissingPages(memory.pageCount(), DirtyBitmap.none(memory.pageCount()), this::request);
-            for (long pg = 0; pg < memory.pageCount(); pg++) {
-                if ((missingWords[(int) (pg >>> 6)] & (1L << pg)) == 0) {
-                    mp.markPresent(pg);
-                }
+            long[] present = new long[words];
+            for (int w = 0; w < words; w++) {
+                present[w] = ~missingWords[w];
             }
+            if ((memory.pageCount() & 63) != 0) {
+                present[words - 1] &= (1L << memory.pageCount()) - 1;
+            }
+            MissingPages mp = new MissingPages(memory.pageCount(), DirtyBitmap.ofWords(memory.pageCount(), present), this::request);
             synchronized (MigrationTarget.this) {
                 if (failure != null) {
                     throw new MigrationException(failure);
                 }
-                journal(MigrationPhase.POSTCOPY, mp.missingCount() + " pages still on the source");
+                MigrationJournal.Entry e = entry(MigrationPhase.POSTCOPY, mp.missingCount() + " pages still on the source");
+                if (version >= 3) {
+                    // A v3 source journaled POSTCOPY durably before it paused: that entry already makes the
+                    // verdict LOST from the moment the guest may run here, so this one is written meanwhile.
+                    journals.start(e);
+                } else {
+                    journals.write(e); // a v2 source did not: this entry must be durable before the guest runs
+                }
                 vm.startPostCopy(state, mp);
                 postCopyStart = ticker.nanos();
                 missing = mp;

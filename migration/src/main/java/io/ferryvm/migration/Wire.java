@@ -22,10 +22,15 @@ final class Wire {
     static final int MAGIC = 0x46524D47; // "FRMG"
     static final int HEADER_BYTES = 20;
     /**
-     * v2 (current) adds the XOR-delta codec; v1 streams carry zero, raw and LZ4 pages only. A target
-     * reads v1..v2, so a node one release behind can still migrate to this one.
+     * v3 (current): the target acknowledges every pre-copy SYNC but the final one (ACK kind {@link #ACK_SYNC},
+     * value the iteration) once that iteration's pages are installed and hashed, so the source times an
+     * iteration end to end; and a source that goes post-copy journals POSTCOPY durably before it pauses,
+     * so the target starts the guest without waiting for its own entry. v2 added the XOR-delta codec; v1
+     * carried zero, raw and LZ4 pages only. A target reads v2..v3 and speaks to a v2 source as v2 did (no
+     * SYNC acknowledgements, POSTCOPY durable here before the guest runs), so a node one release behind
+     * can still migrate to this one.
      */
-    static final FormatVersion PROTOCOL = new FormatVersion("migration", 2, 1);
+    static final FormatVersion PROTOCOL = new FormatVersion("migration", 3, 2);
 
     static final int PAGE = GuestMemory.PAGE_SIZE;
     /** Pages per 1 MiB digest chunk; pages are also partitioned over channels by chunk. */
@@ -48,6 +53,8 @@ final class Wire {
     static final int ACK_HELLO = 1;
     static final int ACK_READY = 2;
     static final int ACK_POSTCOPY_RUNNING = 3;
+    /** v3: the target installed and hashed the pages of the SYNC's iteration (value: the iteration). */
+    static final int ACK_SYNC = 4;
 
     private Wire() {}
 

@@ -109,18 +109,33 @@ class MigrationTest {
     void aPreviousProtocolVersionSourceStillMigrates() {
         try (TwoHosts h = new TwoHosts(dir)) {
             Workload.PageWalk w = new Workload.PageWalk(0, 8 << 20, 30);
-            UUID vm = h.start("v1", 1, MEM, w);
+            UUID vm = h.start("v2", 1, MEM, w);
             h.awaitSteps(vm, 2000);
+            // v2: no SYNC acknowledgements (the target must not send any: a v2 source would refuse them).
             MigrationSource src = MigrationSource.begin(h.from, vm, MigrationRequest.defaults().withCompression(Compression.XOR_LZ4)
-                    .withDowntimeLimit(java.time.Duration.ofMillis(5)).withMaxIterations(4)
-                    .withNonConvergence(MigrationRequest.NonConvergence.FORCE), 1);
-            assertEquals(1, src.offer().protocolVersion());
+                    .withDowntimeLimit(java.time.Duration.ofNanos(1)).withMaxIterations(4)
+                    .withNonConvergence(MigrationRequest.NonConvergence.FORCE), 2);
+            assertEquals(2, src.offer().protocolVersion());
             MigrationTarget dst = h.to.prepare(src.offer());
             src.perform(dst.ticket());
             MigrationReport r = src.confirm(dst.finish());
             assertTrue(r.succeeded(), r.toLogLine());
-            assertEquals(0, r.pages(CodecId.XOR_LZ4), "a v1 stream has no XOR-delta pages");
+            assertEquals(4, r.iterations(), r.toLogLine());
             Guests.assertPageWalkIntact(h.target, vm, w, 1);
+        }
+    }
+
+    @Test
+    void aSourceBeyondThePreviousVersionIsRefusedAndKeepsTheGuest() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            UUID vm = h.start("v1", 1, MEM, new Workload.PageWalk(0, 8 << 20, 30));
+            MigrationSource src = MigrationSource.begin(h.from, vm, MigrationRequest.defaults(), 1);
+            MigrationException e = org.junit.jupiter.api.Assertions.assertThrows(MigrationException.class, () -> h.to.prepare(src.offer()));
+            org.junit.jupiter.api.Assertions.assertInstanceOf(MigrationFailure.Rejected.class, e.failure());
+            assertTrue(e.getMessage().contains("v1"), e.getMessage());
+            MigrationReport r = src.abort(e.failure());
+            assertFalse(r.succeeded());
+            h.assertStillOnSource(vm, VmStatus.RUNNING);
         }
     }
 

@@ -86,4 +86,60 @@ class PostCopyTest {
             h.assertStillOnSource(vm, VmStatus.RUNNING);
         }
     }
+
+    @Test
+    void aTargetFailingRightAfterItStartedLosesTheGuestOnBothSides() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.targetFailpoints.arm("target.postcopy.running", Failpoints.Action.ERROR);
+            UUID vm = h.start("walk", 1, MEM, new Workload.PageWalk(0, 24 << 20, 0));
+            h.awaitSteps(vm, 50_000);
+            MigrationReport r = h.migrate(vm, postCopyNow(2));
+            // The guest ran on the target (then failed there): the source must not bring back its older copy.
+            assertEquals(MigrationReport.Outcome.GUEST_LOST, r.outcome(), r.toLogLine());
+            assertFalse(h.target.has(vm));
+            assertEquals(VmStatus.MIGRATING, h.source.vm(vm).status(), "the source never resumes a guest that ran elsewhere");
+            assertTrue(h.source.vm(vm).machine().isPaused());
+            assertEquals(MigrationJournal.Verdict.LOST, MigrationJournal.decide(
+                    h.from.journal().read(r.migrationId(), MigrationJournal.Role.SOURCE),
+                    h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET)));
+        }
+    }
+
+    @Test
+    void aFailureAfterPostCopyWasJournaledButBeforeItWentOutResumesTheSource() {
+        InMemoryTransport t = new InMemoryTransport();
+        // Cut the stream when the dirty map goes out: POSTCOPY is journaled (durably, before the pause) but never sent.
+        t.intercept((conn, toTarget, bytes) -> !(toTarget && bytes.length > 4 && bytes[4] == (byte) Command.DIRTY_MAP.code));
+        try (TwoHosts h = new TwoHosts(dir, t)) {
+            UUID vm = h.start("walk", 1, MEM, new Workload.PageWalk(0, 24 << 20, 0));
+            h.awaitSteps(vm, 50_000);
+            MigrationReport r = h.migrate(vm, postCopyNow(2));
+            assertEquals(MigrationReport.Outcome.FAILED, r.outcome(), r.toLogLine());
+            h.assertStillOnSource(vm, VmStatus.RUNNING);
+            assertEquals(MigrationPhase.ABORTED, h.from.journal().read(r.migrationId(), MigrationJournal.Role.SOURCE).orElseThrow().phase(),
+                    "ABORTED replaced POSTCOPY before the guest resumed");
+            assertEquals(MigrationJournal.Verdict.ON_SOURCE, MigrationJournal.decide(
+                    h.from.journal().read(r.migrationId(), MigrationJournal.Role.SOURCE),
+                    h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET)));
+        }
+    }
+
+    @Test
+    void aPreviousVersionSourceStillGoesPostCopy() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            Workload.PageWalk w = new Workload.PageWalk(0, 24 << 20, 0);
+            UUID vm = h.start("walk", 2, MEM, w);
+            h.awaitSteps(vm, 50_000);
+            // A v2 source does not journal POSTCOPY before its pause: the target's own entry must be durable first.
+            MigrationSource src = MigrationSource.begin(h.from, vm, postCopyNow(2), 2);
+            MigrationTarget dst = h.to.prepare(src.offer());
+            src.perform(dst.ticket());
+            MigrationReport r = src.confirm(dst.finish());
+            assertTrue(r.succeeded(), r.toLogLine());
+            assertEquals("post-copy", r.mode());
+            assertEquals(MigrationPhase.FINISHED,
+                    h.to.journal().read(r.migrationId(), MigrationJournal.Role.TARGET).orElseThrow().phase());
+            Guests.assertPageWalkIntact(h.target, vm, w, 2);
+        }
+    }
 }

@@ -98,6 +98,11 @@ class UnitsTest {
         e.iterationEnded(9_000, 1);
         assertEquals(50_000, e.pagesPerSecond(), 1, "the slow window has aged out");
         assertEquals(100_000_000L + 300_000L, e.expectedDowntimeNanos(5_000, 1, 1));
+        e.switchoverCost(7_000_000L);
+        e.switchoverCost(2_000_000L);
+        assertEquals(100_000_000L + 300_000L + 7_000_000L, e.expectedDowntimeNanos(5_000, 1, 1),
+                "every switch-over pays the slowest durable journal write seen");
+        assertEquals(7_000_000L, e.expectedDowntimeNanos(0, 0, 1), "even with nothing left to copy");
         t.advanceMillis(500);
         assertEquals(1_000, e.harvested(1_000), 1, "1000 pages dirtied in the 1 s since the estimator started");
     }
@@ -160,12 +165,12 @@ class UnitsTest {
 
     @Test
     void theProtocolVersionWindowIsCurrentAndPrevious() {
-        assertEquals(2, Wire.PROTOCOL.current());
-        assertEquals(1, Wire.PROTOCOL.minReadable());
-        Wire.PROTOCOL.checkReadable(1, "test");
+        assertEquals(3, Wire.PROTOCOL.current());
+        assertEquals(2, Wire.PROTOCOL.minReadable());
         Wire.PROTOCOL.checkReadable(2, "test");
-        assertThrows(io.ferryvm.core.CoreException.class, () -> Wire.PROTOCOL.checkReadable(0, "test"));
-        assertThrows(io.ferryvm.core.CoreException.class, () -> Wire.PROTOCOL.checkReadable(3, "test"));
+        Wire.PROTOCOL.checkReadable(3, "test");
+        assertThrows(io.ferryvm.core.CoreException.class, () -> Wire.PROTOCOL.checkReadable(1, "test"));
+        assertThrows(io.ferryvm.core.CoreException.class, () -> Wire.PROTOCOL.checkReadable(4, "test"));
         ByteBuffer xor = ByteBuffer.allocate(16);
         xor.put((byte) CodecId.XOR_LZ4.wire).putShort((short) 1).putInt(0).flip();
         try (GuestMemory m = GuestMemory.allocate(1 << 20)) {

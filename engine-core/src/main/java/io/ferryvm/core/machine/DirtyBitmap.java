@@ -47,6 +47,18 @@ public final class DirtyBitmap {
         return new DirtyBitmap(pageCount, w);
     }
 
+    /** A bitmap of the given 64-bit words (copied; bits beyond pageCount are refused). */
+    public static DirtyBitmap ofWords(long pageCount, long[] words) {
+        if (words.length != wordsFor(pageCount)) {
+            throw new IllegalArgumentException(words.length + " words for " + pageCount + " pages, need " + wordsFor(pageCount));
+        }
+        int tail = (int) (pageCount & 63);
+        if (tail != 0 && (words[words.length - 1] >>> tail) != 0) {
+            throw new IllegalArgumentException("bits set beyond page " + (pageCount - 1));
+        }
+        return new DirtyBitmap(pageCount, words.clone());
+    }
+
     static int wordsFor(long pageCount) {
         return (int) ((pageCount + 63) >>> 6);
     }
