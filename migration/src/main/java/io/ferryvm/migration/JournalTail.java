@@ -23,6 +23,7 @@ final class JournalTail {
 
     private final MigrationJournal journal;
     private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+    private volatile long slowestNanos;
 
     JournalTail(MigrationJournal journal) {
         this.journal = journal;
@@ -30,8 +31,20 @@ final class JournalTail {
 
     /** Starts writing e after every write asked for before; the future completes once e is durable. */
     synchronized CompletableFuture<Void> start(MigrationJournal.Entry e) {
-        tail = tail.handle((v, x) -> null).thenRunAsync(() -> journal.record(e), IO);
+        tail = tail.handle((v, x) -> null).thenRunAsync(() -> {
+            long t0 = System.nanoTime();
+            journal.record(e);
+            long took = System.nanoTime() - t0;
+            if (took > slowestNanos) {
+                slowestNanos = took;
+            }
+        }, IO);
         return tail;
+    }
+
+    /** The slowest durable write so far (an estimate of what one more costs here). */
+    long slowestNanos() {
+        return slowestNanos;
     }
 
     /** Writes e after every earlier write and returns once it is durable (a failure throws CoreException). */

@@ -86,6 +86,9 @@ public final class MigrationSource {
     private boolean postCopyJournaled;
     /** SWITCHED_OVER, written while the final pages go out (see {@link #pause}). */
     private CompletableFuture<Void> switchedOverJournal;
+    /** BEGUN and PERFORMING, written while other work goes on; both durable before the guest pauses. */
+    private CompletableFuture<Void> beganJournal;
+    private CompletableFuture<Void> performingJournal;
     /** v3: the target's acknowledgements of the current pre-copy iteration's SYNCs. */
     private volatile IterationAcks acks;
     private boolean performed;
@@ -159,12 +162,9 @@ public final class MigrationSource {
             throw new MigrationException(new MigrationFailure.Rejected("begin", e.getMessage()));
         }
         MigrationSource src = new MigrationSource(service, vm, m, request, version, t0, migrationId);
-        try {
-            src.journal(MigrationPhase.BEGUN, "to be prepared");
-        } catch (CoreException e) {
-            vm.abortMigrationOut();
-            throw new MigrationException(new MigrationFailure.HostError(host.name(), "journal: " + e.getMessage()));
-        }
+        // Written while the target prepares; perform checks it landed. Until SWITCHED_OVER every entry of
+        // this side decides the same way (the guest is here), so none of them has to be durable sooner.
+        src.beganJournal = src.journals.start(src.entry(MigrationPhase.BEGUN, "to be prepared"));
         src.emit(MigrationPhase.BEGUN, 0, 0, 0, 0);
         return src;
     }
@@ -201,8 +201,9 @@ public final class MigrationSource {
         }
         try {
             checkFailed();
+            JournalTail.await(beganJournal);
             phase = MigrationPhase.PERFORMING;
-            journal(MigrationPhase.PERFORMING, "to " + ticket.targetHost() + " at " + ticket.endpoint());
+            performingJournal = journals.start(entry(MigrationPhase.PERFORMING, "to " + ticket.targetHost() + " at " + ticket.endpoint()));
             emit(MigrationPhase.PERFORMING, 0, 0, 0, 0);
             memory = machine.memory().retain();
             ledger = new ChunkLedger(memory);
@@ -210,6 +211,7 @@ public final class MigrationSource {
             if (request.stopAndCopy()) {
                 mode = "stop-and-copy";
                 tFirstPage = ticker.nanos();
+                JournalTail.await(performingJournal);
                 switchover(null, 1);
             } else {
                 precopy();
@@ -297,6 +299,8 @@ public final class MigrationSource {
             // Zero pages cost next to nothing: the rate that predicts the final copy counts the others only.
             estimator.iterationEnded(sent - (pages(CodecId.ZERO) - z0), wireBytes.sum() - w0);
             iterations = it;
+            JournalTail.await(performingJournal); // durable (it was written during the iteration) before any pause
+            estimator.switchoverCost(journals.slowestNanos());
             DirtyBitmap next = log.harvest();
             double rate = estimator.harvested(next.count());
             double mib = rate * Wire.PAGE / (1 << 20);
@@ -989,11 +993,9 @@ public final class MigrationSource {
                 System.currentTimeMillis(), detail);
     }
 
-    /** Durable before it returns, after every entry started before it. Its time feeds the switch-over estimate. */
+    /** Durable before it returns, after every entry started before it. */
     private void journal(MigrationPhase p, String detail) {
-        long t0 = ticker.nanos();
         journals.write(entry(p, detail));
-        estimator.switchoverCost(ticker.nanos() - t0);
     }
 
     private void safeJournal(MigrationPhase p, String detail) {

@@ -63,6 +63,7 @@ public final class MigrationTarget {
     private final Transport.Listener listener;
     private final ChunkLedger ledger;
     private final JournalTail journals;
+    private CompletableFuture<Void> preparedJournal;
     private final int channels;
     private final Ticker ticker;
     private final Failpoints failpoints;
@@ -131,14 +132,9 @@ public final class MigrationTarget {
             throw new MigrationException(new MigrationFailure.HostError(host.name(), "cannot listen: " + e.getMessage()));
         }
         MigrationTarget t = new MigrationTarget(service, offer, vm, l);
-        try {
-            t.journal(MigrationPhase.PREPARED, "listening on " + l.endpoint());
-        } catch (CoreException e) {
-            l.close();
-            t.releaseMemory();
-            vm.abortMigrationIn();
-            throw new MigrationException(new MigrationFailure.HostError(host.name(), "journal: " + e.getMessage()));
-        }
+        // Written while the source connects: the acceptor takes no connection before it is durable. A
+        // crash before that leaves no entry here, which decides like PREPARED (the guest is on the source).
+        t.preparedJournal = t.journals.start(t.entry(MigrationPhase.PREPARED, "listening on " + l.endpoint()));
         t.phase = MigrationPhase.PREPARED;
         Thread acceptor = new Thread(t::acceptLoop, "ferry-accept-" + offer.migrationId());
         acceptor.setDaemon(true);
@@ -351,6 +347,12 @@ public final class MigrationTarget {
     // ---- receiving ----
 
     private void acceptLoop() {
+        try {
+            JournalTail.await(preparedJournal);
+        } catch (CoreException e) {
+            end(new MigrationFailure.HostError(host.name(), "journal: " + e.getMessage()));
+            return;
+        }
         int accepted = 0;
         while (aborted.getCount() > 0 && accepted < channels + MAX_STRAY_CONNECTIONS) {
             FrameChannel ch;

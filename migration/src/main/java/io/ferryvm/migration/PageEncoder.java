@@ -78,7 +78,7 @@ final class PageEncoder implements AutoCloseable {
      */
     int encodeChunk(DirtyBitmap bm, long from, int n, boolean cacheable, boolean xorAllowed) throws IOException {
         int k = 0;
-        for (long p = bm.nextDirty(from); p >= 0 && p < from + n; p = bm.nextDirty(p + 1)) {
+        for (long p = bm.nextDirty(from, from + n); p >= 0; p = bm.nextDirty(p + 1, from + n)) {
             dirty[k++] = p;
         }
         lastZeros = 0;

@@ -95,6 +95,27 @@ public final class DirtyBitmap {
         }
     }
 
+    /** The first dirty page in [from, to), or -1: reads only the words of that range. */
+    public long nextDirty(long from, long to) {
+        long end = Math.min(to, pageCount);
+        if (from >= end) {
+            return -1;
+        }
+        int w = (int) (from >>> 6);
+        int last = (int) ((end - 1) >>> 6);
+        long word = words[w] & (-1L << from);
+        while (true) {
+            if (word != 0) {
+                long p = ((long) w << 6) + Long.numberOfTrailingZeros(word);
+                return p < end ? p : -1;
+            }
+            if (++w > last) {
+                return -1;
+            }
+            word = words[w];
+        }
+    }
+
     /** This bitmap with the pages of other added. */
     public DirtyBitmap union(DirtyBitmap other) {
         if (other.pageCount != pageCount) {
