@@ -10,7 +10,9 @@ import java.util.ArrayDeque;
  * <p>Implementation notes. The rate is measured per iteration (non-zero pages sent over the iteration's
  * time, which includes compression and the bandwidth cap, not a raw link figure; zero pages cost almost
  * nothing and would make a half-empty first pass look fast), and the estimate takes the
- * slowest of the last three iterations that moved at least 256 pages. QEMU takes the last 100 ms window
+ * slowest of the last three iterations that moved at least 256 pages; the first of them counts only until
+ * another one is measured, since it alone pays one-time costs (the target backs a chunk's memory when its
+ * first data arrives, every cache is cold). QEMU takes the last 100 ms window
  * alone, and one fast window made it switch over with far too much left (654 ms downtime against a
  * 300 ms limit on this machine); a conservative rate errs towards one more iteration instead. On a v3
  * stream an iteration ends when the target acknowledged it (installed and hashed), not when its last
@@ -28,6 +30,8 @@ final class ConvergenceEstimator {
 
     private final Ticker ticker;
     private final ArrayDeque<Double> rates = new ArrayDeque<>();
+    /** The first measured iteration's rate, used only until a later iteration is measured. */
+    private double firstRate;
     private long iterationStart;
     private long lastHarvest;
     private double peakBytesPerSecond;
@@ -46,9 +50,14 @@ final class ConvergenceEstimator {
     long iterationEnded(long pages, long wireBytes) {
         long nanos = Math.max(1, ticker.nanos() - iterationStart);
         if (pages >= MIN_PAGES) {
-            rates.addLast(pages * 1e9 / nanos);
-            if (rates.size() > WINDOWS) {
-                rates.removeFirst();
+            double r = pages * 1e9 / nanos;
+            if (firstRate == 0 && rates.isEmpty()) {
+                firstRate = r;
+            } else {
+                rates.addLast(r);
+                if (rates.size() > WINDOWS) {
+                    rates.removeFirst();
+                }
             }
         }
         peakBytesPerSecond = Math.max(peakBytesPerSecond, wireBytes * 1e9 / nanos);
@@ -65,11 +74,14 @@ final class ConvergenceEstimator {
 
     /** The conservative page rate, or 0 before any iteration moved enough pages to measure. */
     double pagesPerSecond() {
+        if (rates.isEmpty()) {
+            return firstRate;
+        }
         double min = Double.MAX_VALUE;
         for (double r : rates) {
             min = Math.min(min, r);
         }
-        return rates.isEmpty() ? 0 : min;
+        return min;
     }
 
     /** A fixed cost every switch-over pays (a durable journal write seen on this host); the largest seen counts. */

@@ -105,6 +105,16 @@ class UnitsTest {
         assertEquals(7_000_000L, e.expectedDowntimeNanos(0, 0, 1), "even with nothing left to copy");
         t.advanceMillis(500);
         assertEquals(1_000, e.harvested(1_000), 1, "1000 pages dirtied in the 1 s since the estimator started");
+
+        ConvergenceEstimator f = new ConvergenceEstimator(t);
+        f.iterationStarted();
+        t.advanceMillis(100);
+        f.iterationEnded(1_000, 1);
+        assertEquals(10_000, f.pagesPerSecond(), 1, "the first iteration is all there is to go by");
+        f.iterationStarted();
+        t.advanceMillis(100);
+        f.iterationEnded(4_000, 1);
+        assertEquals(40_000, f.pagesPerSecond(), 1, "the first iteration's one-time costs stop counting once another is measured");
     }
 
     @Test

@@ -43,12 +43,14 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * <p>Arguments: scenario names to run (default: all), e.g. {@code idle-1g random-1g pagewalk}; {@code quick}
  * runs only the 1 GiB guests; {@code unlimited} or {@code capped} only that link; {@code variant=post-copy}
  * only variants whose name contains that text; {@code repeat=N} each row N times; {@code nolimits} skips
- * the physical-limit measurements.
+ * the physical-limit measurements; {@code events} prints the progress event of every iteration.
  */
 public final class MigrationBench {
     private static final long GIB = 1L << 30;
     private static final long MIB = 1L << 20;
     private static final long CAP = 128 * MIB;
+
+    private static boolean EVENTS;
 
     record Scenario(String name, long memory, Workload workload, long fillPages) {}
 
@@ -61,6 +63,7 @@ public final class MigrationBench {
         boolean cappedOnly = only.contains("capped");
         System.out.println("# Ferry migration benchmark, " + Runtime.getRuntime().availableProcessors() + " cores, "
                 + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        EVENTS = only.contains("events");
         int repeat = only.stream().filter(a -> a.startsWith("repeat=")).map(a -> Integer.parseInt(a.substring(7))).findFirst().orElse(1);
         List<String> variants = only.stream().filter(a -> a.startsWith("variant=")).map(a -> a.substring(8)).toList();
         if (!only.contains("nolimits")) {
@@ -132,7 +135,10 @@ public final class MigrationBench {
         Host b = Host.open(new HostConfig("b", d.resolve("b"), HostInventory.declared("b", 1, 2, 1, 64 * GIB), null, null));
         try {
             TcpTransport tcp = new TcpTransport();
-            MigrationService from = new MigrationService(a, tcp, Failpoints.none(), MigrationListener.NONE);
+            MigrationListener events = EVENTS ? e -> System.out.println(String.format(Locale.ROOT,
+                    "  event %s it=%d dirty=%d rate=%.0fMiB/s throttle=%d expected=%dms", e.phase(), e.iteration(), e.dirtyPages(),
+                    e.dirtyRateMiBps(), e.throttlePercent(), e.expectedDowntimeMillis())) : MigrationListener.NONE;
+            MigrationService from = new MigrationService(a, tcp, Failpoints.none(), events);
             MigrationService to = new MigrationService(b, tcp, Failpoints.none(), MigrationListener.NONE);
             VmSpec spec = VmSpec.of(s.name(), 1, s.memory(), s.workload());
             a.define(spec);
