@@ -91,7 +91,7 @@ public final class FerryNode implements AutoCloseable {
         if (config.apiPort() > 0) {
             try {
                 this.binding = Http.get(system).newServerAt(config.apiHost(), config.apiPort())
-                        .bind(new RestApi(api, system).routes()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                        .bind(new RestApi(api, system, config.stateDir().resolve("images")).routes()).toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 system.terminate();
                 host.close();
