@@ -25,6 +25,7 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
@@ -71,10 +72,13 @@ public final class FerryNode implements AutoCloseable {
             org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData.get(ctx.getSystem());
             ActorRef<Topic.Command<ClusterEvent>> topic = ctx.spawn(Topic.create(ClusterEvent.class, "ferry-events"), "events");
             ActorRef<OrchestratorProtocol.Command> proxy = ClusterSingleton.get(ctx.getSystem()).init(
-                    SingletonActor.of(Orchestrator.create(new Placements(), topic, config.haRestartDelay()), "orchestrator")
+                    SingletonActor.of(Behaviors.supervise(Orchestrator.create(new Placements(), topic, config.haRestartDelay()))
+                            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2)),
+                            "orchestrator")
                             .withStopMessage(OrchestratorProtocol.Stop.INSTANCE));
-            ActorRef<AgentProtocol.Command> a = ctx.spawn(HostAgent.create(host, state, address, migrations, proxy), "host-agent",
-                    DispatcherSelector.blocking());
+            // A bug in one message must not take the node's agent away: it restarts (it keeps no state of its own).
+            ActorRef<AgentProtocol.Command> a = ctx.spawn(Behaviors.supervise(HostAgent.create(host, state, address, migrations, proxy))
+                    .onFailure(SupervisorStrategy.restart()), "host-agent", DispatcherSelector.blocking());
             refs.complete(new Refs(proxy, topic, a));
             return Behaviors.empty();
         }), "ferry", pekkoConfig(config));
