@@ -88,6 +88,10 @@ final class SystemSettings {
                 }
                 spec = applyResource(spec, Embedded.parse(r, ctx.repo(), VIRTUALIZATION, RASD_BASE), Mode.DEFINE);
             }
+            String workload = vssd.string("Workload");
+            if (workload != null && !workload.isBlank()) {
+                spec = spec.withWorkload(workload(workload.trim(), spec.memoryBytes())); // sized by the final memory
+            }
         } catch (IllegalArgumentException e) {
             throw new CimException(CimStatus.INVALID_PARAMETER, e.getMessage());
         }
@@ -292,11 +296,7 @@ final class SystemSettings {
         }
         String workload = vssd.string("Workload");
         if (workload != null && !workload.isBlank()) {
-            try {
-                s = s.withWorkload(VmSpecJson.read(workload.getBytes(StandardCharsets.UTF_8), Workload.class, "Workload", true));
-            } catch (RuntimeException e) {
-                throw new CimException(CimStatus.INVALID_PARAMETER, "Workload is not a guest workload: " + e.getMessage());
-            }
+            s = s.withWorkload(workload(workload.trim(), s.memoryBytes()));
         }
         String os = vssd.string("GuestOS");
         Map<String, String> meta = s.metadata();
@@ -327,6 +327,51 @@ final class SystemSettings {
             }
         }
         return s;
+    }
+
+    /**
+     * A guest workload as JSON ({@code {"program":"pagewalk",...}}, what GetInstance shows) or in the
+     * short form the ferry CLI uses, which needs no commas (wbemcli cannot pass them):
+     * {@code idle}, {@code pagewalk [rate=MiBps]}, {@code hotset [rate=MiBps] [seed=N]},
+     * {@code random [rate=MiBps] [seed=N]}, {@code fill [seed=N]}.
+     */
+    static Workload workload(String text, long memoryBytes) {
+        try {
+            if (text.startsWith("{")) {
+                return VmSpecJson.read(text.getBytes(StandardCharsets.UTF_8), Workload.class, "Workload", true);
+            }
+            String[] words = text.split("\\s+");
+            double rate = 0;
+            long seed = 1;
+            for (int i = 1; i < words.length; i++) {
+                String[] kv = words[i].split("=", 2);
+                if (kv.length != 2 || !(kv[0].equals("rate") || kv[0].equals("seed"))) {
+                    throw new IllegalArgumentException("'" + words[i] + "' is not rate=MiBps or seed=N");
+                }
+                if (kv[0].equals("rate")) {
+                    rate = Double.parseDouble(kv[1]);
+                } else {
+                    seed = Long.parseLong(kv[1]);
+                }
+            }
+            switch (words[0]) {
+                case "idle":
+                    return new Workload.Idle();
+                case "pagewalk":
+                    return new Workload.PageWalk(0, 0, rate);
+                case "hotset":
+                    return new Workload.HotSet(0, Math.max(4096, (memoryBytes / 4) & ~4095L), 1.0, rate, seed);
+                case "random":
+                    return new Workload.RandomWrites(rate, seed);
+                case "fill":
+                    return new Workload.Fill(40, 30, seed);
+                default:
+                    throw new IllegalArgumentException("unknown program '" + words[0] + "' (idle, pagewalk, hotset, random, fill)");
+            }
+        } catch (RuntimeException e) {
+            throw new CimException(CimStatus.INVALID_PARAMETER, "Workload '" + CimObjectPath.abbreviate(text)
+                    + "' is not a guest workload: " + e.getMessage());
+        }
     }
 
     private static <E> E enumAt(E[] values, long i, String what) {

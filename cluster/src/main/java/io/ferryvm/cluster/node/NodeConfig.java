@@ -1,5 +1,6 @@
 package io.ferryvm.cluster.node;
 
+import io.ferryvm.cim.CimServerConfig;
 import io.ferryvm.core.host.HostInventory;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,9 +15,10 @@ import java.util.Objects;
  * @param seeds cluster addresses "host:port" of seed nodes (may include this node's own)
  * @param stableAfter how long the split-brain resolver waits for a stable view before downing
  * @param haRestartDelay how long after a host is removed before its HA VMs restart elsewhere
+ * @param cim the CIM (WBEM) server this node runs, or null for none
  */
 public record NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
-        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
+        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, CimServerConfig cim) {
     public NodeConfig {
         Objects.requireNonNull(name, "name");
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
@@ -34,12 +36,23 @@ public record NodeConfig(String name, String bindHost, int port, List<String> se
         haRestartDelay = haRestartDelay == null ? Duration.ofSeconds(5) : haRestartDelay;
     }
 
+    /** A node that serves no CIM. */
+    public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
+            String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
+        this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, null);
+    }
+
     public NodeConfig withApi(String host, int port) {
         return new NodeConfig(name, bindHost, this.port, seeds, stateDir, inventory, host, port, stableAfter, haRestartDelay,
-                exitJvmWhenDowned);
+                exitJvmWhenDowned, cim);
     }
 
     public NodeConfig withTimings(Duration stable, Duration haDelay) {
-        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned);
+        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned, cim);
+    }
+
+    public NodeConfig withCim(CimServerConfig c) {
+        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay,
+                exitJvmWhenDowned, c);
     }
 }
