@@ -113,13 +113,11 @@ enum CimType {
         String s = t.startsWith("+") ? t.substring(1) : t;
         boolean neg = s.startsWith("-");
         String digits = neg ? s.substring(1) : s;
-        long v;
         if (digits.startsWith("0x") || digits.startsWith("0X")) {
-            v = Long.parseLong(digits.substring(2), 16);
-        } else {
-            v = Long.parseLong(digits);
+            long v = Long.parseLong(digits.substring(2), 16);
+            return neg ? -v : v;
         }
-        return neg ? -v : v;
+        return Long.parseLong(s);
     }
 
     /** Coerces a Java value (from MOF or a provider) to this type, or throws TYPE_MISMATCH. */

@@ -111,9 +111,16 @@ final class ClassRepository {
                 if (parent.type() != p.type() || parent.array() != p.array()) {
                     throw new IllegalStateException(d.name() + "." + p.name() + " overrides with another type");
                 }
-                props.set(at, new CimClass.Property(p.name(), p.type(), p.array(), p.referenceClass(),
+                CimClass.Property merged = new CimClass.Property(p.name(), p.type(), p.array(), p.referenceClass(),
                         merge(parent.qualifiers(), p.qualifiers()), p.defaultValue() != null ? p.defaultValue() : parent.defaultValue(),
-                        d.name(), false));
+                        d.name(), false);
+                if (merged.isKey() && !parent.isKey()) {
+                    // a property made a key here takes its place among this class's keys (CIM_System: CreationClassName, Name)
+                    props.remove(at);
+                    props.add(merged);
+                } else {
+                    props.set(at, merged);
+                }
             } else {
                 props.add(p);
             }
