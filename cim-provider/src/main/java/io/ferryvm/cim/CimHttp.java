@@ -45,6 +45,8 @@ import org.slf4j.LoggerFactory;
 final class CimHttp {
     private static final Logger LOG = LoggerFactory.getLogger(CimHttp.class);
     static final ContentType XML = ContentTypes.create(MediaTypes.APPLICATION_XML, HttpCharsets.UTF_8);
+    /** "Connection: close" as Pekko's own header: it then closes the connection after the response. */
+    static final HttpHeader CLOSE = org.apache.pekko.http.javadsl.model.headers.Connection.create("close");
     private static final XmlTree.Limits LIMITS = XmlTree.Limits.DEFAULT;
 
     private final Authenticator auth;
@@ -113,7 +115,7 @@ final class CimHttp {
             req.discardEntityBytes(mat);
             r = CompletableFuture.completedFuture(text(500, null, "internal error"));
         }
-        return r.thenApply(resp -> lastOnConnection ? resp.addHeader(RawHeader.create("Connection", "close")) : resp);
+        return r.thenApply(resp -> lastOnConnection ? resp.addHeader(CLOSE) : resp);
     }
 
     private CompletionStage<HttpResponse> handle(HttpRequest req, String client) {
@@ -128,7 +130,7 @@ final class CimHttp {
             req.discardEntityBytes(mat);
             LOG.warn("CIM request of {} bytes from {} refused: the limit is {}", declared, client, maxContentLength);
             return done(text(413, null, "the request body is larger than " + maxContentLength + " bytes")
-                    .addHeader(RawHeader.create("Connection", "close")));
+                    .addHeader(CLOSE));
         }
         String authorization = raw(req, "Authorization");
         CompletableFuture<Optional<CimUser>> user;
@@ -165,7 +167,7 @@ final class CimHttp {
             if (t.getClass().getSimpleName().equals("EntityStreamSizeException")) {
                 LOG.warn("CIM request from {} refused: body over {} bytes", client, maxContentLength);
                 return text(413, null, "the request body is larger than " + maxContentLength + " bytes")
-                        .addHeader(RawHeader.create("Connection", "close"));
+                        .addHeader(CLOSE);
             }
             LOG.warn("CIM request from {} failed: {}", client, t.toString());
             return text(400, "request-not-valid", "the request could not be read: " + t.getMessage());

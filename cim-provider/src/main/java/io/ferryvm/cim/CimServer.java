@@ -25,7 +25,6 @@ import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.RequestEntityAcceptances;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.settings.ParserSettings;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.japi.Pair;
@@ -149,14 +148,13 @@ public final class CimServer implements AutoCloseable {
             LOG.warn("CIM connection from {} refused: {} connections are open", remote, limits.maxConnections());
             c.handleWith(Flow.of(HttpRequest.class).take(1).map(r -> {
                 r.discardEntityBytes(mat);
-                return CimHttp.text(503, null, "too many connections").addHeader(RawHeader.create("Connection", "close"));
+                return CimHttp.text(503, null, "too many connections").addHeader(CimHttp.CLOSE);
             }), mat);
             return;
         }
         int max = limits.maxRequestsPerConnection();
         Flow<HttpRequest, HttpResponse, NotUsed> flow = Flow.of(HttpRequest.class)
                 .zipWithIndex()
-                .take(max)
                 .mapAsync(1, (Pair<HttpRequest, Long> p) -> http.handle(p.first(), remote, p.second() + 1 >= max))
                 .watchTermination((m, done) -> {
                     done.whenComplete((d, e) -> open.decrementAndGet());

@@ -32,7 +32,8 @@ final class RawClient {
         }
 
         XmlTree.Node error() {
-            return response == null ? null : response.child("ERROR");
+            assertEquals(200, status, () -> "HTTP " + status + ": " + body());
+            return response.child("ERROR");
         }
 
         int code() {
