@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -64,7 +63,7 @@ final class Indications implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("indications: could not list the VMs at start ({}); they will be reported as created when they change", e.getMessage());
         }
-        services.jobs().onChange(id -> worker.execute(() -> guarded(() -> jobChanged(id))));
+        services.jobs().onChange(c -> worker.execute(() -> guarded(() -> jobChanged(c))));
         subscription = services.backend().subscribe(e -> worker.execute(() -> guarded(() -> onEvent(e))));
     }
 
@@ -102,17 +101,17 @@ final class Indications implements AutoCloseable {
         }
     }
 
-    private void jobChanged(UUID id) {
-        CallContext ctx = context();
-        Optional<MigrationJobs.Job> job = services.jobs().get(ctx, id);
-        if (job.isEmpty()) {
+    /** A job changed: the indication shows it as it was at that change, however soon the next one came. */
+    private void jobChanged(MigrationJobs.Change change) {
+        UUID id = change.id();
+        if (change.job() == null) {
             CimInstance before = lastJob.remove(id);
             if (before != null) {
                 raise(JOB_DELETED, before, null);
             }
             return;
         }
-        CimInstance now = MigrationProfile.job(ctx, job.get());
+        CimInstance now = MigrationProfile.job(context(), change.job());
         CimInstance before = lastJob.put(id, now);
         if (before == null) {
             raise(JOB_CREATED, now, null);
@@ -121,7 +120,7 @@ final class Indications implements AutoCloseable {
                 || !String.valueOf(before.value("JobStatus")).equals(String.valueOf(now.value("JobStatus")))) {
             raise(JOB_MODIFIED, now, before);
         }
-        if (job.get().isEnded() && lastJob.size() > 1000) {
+        if (change.job().isEnded() && lastJob.size() > 1000) {
             lastJob.remove(id); // bound the memory; an ended job changes no more
         }
     }

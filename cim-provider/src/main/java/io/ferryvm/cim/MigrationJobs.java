@@ -56,7 +56,10 @@ final class MigrationJobs {
     private final Map<UUID, Instant> firstSeen = new ConcurrentHashMap<>();
     private final Map<UUID, Instant> endSeen = new ConcurrentHashMap<>();
     private final Set<UUID> deleted = ConcurrentHashMap.newKeySet();
-    private volatile Consumer<UUID> listener = id -> { };
+    private volatile Consumer<Change> listener = c -> { };
+
+    /** A job as it is right after a change; job null: it was deleted. */
+    record Change(UUID id, Job job) {}
 
     MigrationJobs(CimBackend backend, Clock clock, ExecutorService steps) {
         this.backend = backend;
@@ -64,7 +67,7 @@ final class MigrationJobs {
         this.steps = steps;
     }
 
-    void onChange(Consumer<UUID> l) {
+    void onChange(Consumer<Change> l) {
         this.listener = l;
     }
 
@@ -163,21 +166,25 @@ final class MigrationJobs {
                 Tracked job = t;
                 tracked.put(t.id, t);
                 steps.execute(() -> restart(job));
-                listener.accept(t.id);
+                announce(t);
                 return t.view();
             }
             default:
                 throw new CimException(CimStatus.INVALID_PARAMETER, "MigrationType " + type + " is not 2 (Live), 3 (Resume) or 4 (Restart)");
         }
         tracked.put(t.id, t);
-        listener.accept(t.id);
+        announce(t);
         return t.view();
+    }
+
+    private void announce(Tracked t) {
+        listener.accept(new Change(t.id, t.view()));
     }
 
     private void restart(Tracked t) {
         try {
             t.set(4, "Running", "stopping");
-            listener.accept(t.id);
+            announce(t);
             CimBackend.Vm vm = backend.vm(t.vm).orElseThrow(() -> new CimException(CimStatus.NOT_FOUND, "VM " + t.vm + " is gone"));
             boolean active = vm.status().isActive();
             if (active) {
@@ -187,14 +194,14 @@ final class MigrationJobs {
                 t.percent = 33;
             }
             t.set(4, "Running", "relocating");
-            listener.accept(t.id);
+            announce(t);
             backend.relocate(t.vm, t.target);
             synchronized (t) {
                 t.percent = 66;
             }
             if (active) {
                 t.set(4, "Running", "starting");
-                listener.accept(t.id);
+                announce(t);
                 backend.changeState(t.vm, CimBackend.StateChange.START);
             }
             t.set(7, "Completed", "done");
@@ -202,7 +209,7 @@ final class MigrationJobs {
             LOG.warn("restart migration {} of {} to {} failed: {}", t.id, t.vm, t.target, e.getMessage());
             t.fail(e.getMessage());
         }
-        listener.accept(t.id);
+        announce(t);
     }
 
     // ---- following the cluster ----
@@ -212,11 +219,9 @@ final class MigrationJobs {
         Tracked t = tracked.get(m.id());
         if (t != null) {
             absorb(t, m);
-        } else {
-            firstSeen.putIfAbsent(m.id(), clock.instant());
-        }
-        if (!deleted.contains(m.id())) {
-            listener.accept(m.id());
+            announce(t);
+        } else if (!deleted.contains(m.id())) {
+            listener.accept(new Change(m.id(), untracked(m, clock.instant())));
         }
     }
 
@@ -279,7 +284,7 @@ final class MigrationJobs {
         } catch (RuntimeException e) {
             t.fail((success ? "migrated, but resuming failed: " : "") + e.getMessage());
         }
-        listener.accept(t.id);
+        announce(t);
     }
 
     // ---- reading ----
@@ -378,5 +383,6 @@ final class MigrationJobs {
         }
         tracked.remove(id);
         deleted.add(id);
+        listener.accept(new Change(id, null));
     }
 }
