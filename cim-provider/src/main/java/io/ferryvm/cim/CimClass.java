@@ -1,15 +1,26 @@
 package io.ferryvm.cim;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * A class definition as GetClass returns it: qualifiers, then every property and method including the
  * inherited ones (propagated, with the class that declared them as origin), in declaration order from
  * the root class down.
  */
-record CimClass(String name, String superclass, List<Qualifier> qualifiers, List<Property> properties, List<Method> methods) {
+final class CimClass {
+    private final String name;
+    private final String superclass;
+    private final List<Qualifier> qualifiers;
+    private final List<Property> properties;
+    private final List<Method> methods;
+    /** Properties by lower-case name: instances are built property by property, thousands per request. */
+    private final Map<String, Property> byName = new HashMap<>();
+    private final Map<String, Property> byExactName = new HashMap<>();
+    private final List<Property> keys;
 
     /** A qualifier value: Boolean, String, Long or a List of those (ValueMap, Values). */
     record Qualifier(String name, CimType type, boolean array, Object value) {}
@@ -68,19 +79,46 @@ record CimClass(String name, String superclass, List<Qualifier> qualifiers, List
         }
     }
 
-    CimClass {
-        qualifiers = List.copyOf(qualifiers);
-        properties = List.copyOf(properties);
-        methods = List.copyOf(methods);
+    CimClass(String name, String superclass, List<Qualifier> qualifiers, List<Property> properties, List<Method> methods) {
+        this.name = name;
+        this.superclass = superclass;
+        this.qualifiers = List.copyOf(qualifiers);
+        this.properties = List.copyOf(properties);
+        this.methods = List.copyOf(methods);
+        List<Property> k = new ArrayList<>();
+        for (Property p : this.properties) {
+            byName.put(p.name().toLowerCase(Locale.ROOT), p);
+            byExactName.put(p.name(), p);
+            if (p.isKey()) {
+                k.add(p);
+            }
+        }
+        this.keys = List.copyOf(k);
+    }
+
+    String name() {
+        return name;
+    }
+
+    String superclass() {
+        return superclass;
+    }
+
+    List<Qualifier> qualifiers() {
+        return qualifiers;
+    }
+
+    List<Property> properties() {
+        return properties;
+    }
+
+    List<Method> methods() {
+        return methods;
     }
 
     Property property(String n) {
-        for (Property p : properties) {
-            if (p.name().equalsIgnoreCase(n)) {
-                return p;
-            }
-        }
-        return null;
+        Property p = byExactName.get(n); // providers spell names as declared: no lower-casing on the hot path
+        return p != null ? p : byName.get(n.toLowerCase(Locale.ROOT));
     }
 
     Method method(String n) {
@@ -93,13 +131,7 @@ record CimClass(String name, String superclass, List<Qualifier> qualifiers, List
     }
 
     List<Property> keys() {
-        List<Property> out = new ArrayList<>();
-        for (Property p : properties) {
-            if (p.isKey()) {
-                out.add(p);
-            }
-        }
-        return out;
+        return keys;
     }
 
     boolean isAbstract() {

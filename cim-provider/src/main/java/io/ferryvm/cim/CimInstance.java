@@ -16,16 +16,42 @@ import java.util.function.Predicate;
 final class CimInstance {
     private final String className;
     private final CimObjectPath path;
-    private final Map<String, CimProperty> properties;
+    private final List<CimProperty> list;
+    /** By lower-case name, built on the first lookup: most instances are only written out. */
+    private Map<String, CimProperty> byName;
 
     CimInstance(String className, CimObjectPath path, Collection<CimProperty> properties) {
         this.className = className;
         this.path = path;
         Map<String, CimProperty> m = new LinkedHashMap<>();
         for (CimProperty p : properties) {
-            m.put(p.name().toLowerCase(Locale.ROOT), p);
+            m.put(p.name().toLowerCase(Locale.ROOT), p); // a later duplicate replaces an earlier one
         }
-        this.properties = m;
+        this.list = List.copyOf(m.values());
+        this.byName = m;
+    }
+
+    /** An instance of properties already distinct by name (built against a class). */
+    private CimInstance(String className, CimObjectPath path, List<CimProperty> distinct) {
+        this.className = className;
+        this.path = path;
+        this.list = distinct;
+    }
+
+    static CimInstance ofDistinct(String className, CimObjectPath path, List<CimProperty> distinct) {
+        return new CimInstance(className, path, List.copyOf(distinct));
+    }
+
+    private Map<String, CimProperty> map() {
+        Map<String, CimProperty> m = byName;
+        if (m == null) {
+            m = new LinkedHashMap<>();
+            for (CimProperty p : list) {
+                m.put(p.name().toLowerCase(Locale.ROOT), p);
+            }
+            byName = m;
+        }
+        return m;
     }
 
     String className() {
@@ -37,11 +63,11 @@ final class CimInstance {
     }
 
     List<CimProperty> properties() {
-        return new ArrayList<>(properties.values());
+        return list;
     }
 
     CimProperty property(String name) {
-        return properties.get(name.toLowerCase(Locale.ROOT));
+        return map().get(name.toLowerCase(Locale.ROOT));
     }
 
     /** The value of a property, or null if NULL or absent. */
@@ -61,38 +87,38 @@ final class CimInstance {
     }
 
     boolean has(String name) {
-        return properties.containsKey(name.toLowerCase(Locale.ROOT));
+        return map().containsKey(name.toLowerCase(Locale.ROOT));
     }
 
     CimInstance withPath(CimObjectPath p) {
-        return new CimInstance(className, p, properties.values());
+        return new CimInstance(className, p, list);
     }
 
     /** Keeps the properties the predicate accepts (PropertyList, DeepInheritance, LocalOnly filtering). */
     CimInstance filter(Predicate<CimProperty> keep) {
         List<CimProperty> out = new ArrayList<>();
-        for (CimProperty p : properties.values()) {
+        for (CimProperty p : list) {
             if (keep.test(p)) {
                 out.add(p);
             }
         }
-        return new CimInstance(className, path, out);
+        return new CimInstance(className, path, List.copyOf(out));
     }
 
     CimInstance withoutClassOrigin() {
         List<CimProperty> out = new ArrayList<>();
-        for (CimProperty p : properties.values()) {
+        for (CimProperty p : list) {
             out.add(p.withoutOrigin());
         }
-        return new CimInstance(className, path, out);
+        return new CimInstance(className, path, List.copyOf(out));
     }
 
     Set<String> propertyNamesLower() {
-        return properties.keySet();
+        return map().keySet();
     }
 
     @Override
     public String toString() {
-        return "instance of " + className + " " + properties.values().stream().map(p -> p.name() + "=" + p.value()).toList();
+        return "instance of " + className + " " + list.stream().map(p -> p.name() + "=" + p.value()).toList();
     }
 }

@@ -117,7 +117,8 @@ public final class CimServer implements AutoCloseable {
                         + "pekko.http.server.parsing.max-header-count = 64\n"
                         + "pekko.http.server.parsing.max-header-value-length = 8k\n"
                         + "pekko.http.server.parsing.max-uri-length = 2k\n"
-                        + "pekko.http.server.remote-address-attribute = on\n")
+                        + "pekko.http.server.remote-address-attribute = on\n"
+                        + "pekko.http.server.socket-options.tcp-no-delay = on\n")
                 .withFallback(system.classicSystem().settings().config()));
         ParserSettings parser = settings.getParserSettings().withCustomMethods(
                 HttpMethods.custom("M-POST", false, false, RequestEntityAcceptances.Expected));

@@ -55,6 +55,12 @@ final class CimXmlWriter {
         return this;
     }
 
+    /** An attribute whose value is a CIM name or type (letters, digits, '_'): nothing to escape. */
+    private CimXmlWriter nameAttr(String name, String value) {
+        b.append(' ').append(name).append("=\"").append(value).append('"');
+        return this;
+    }
+
     private CimXmlWriter attr(String name, String value) {
         b.append(' ').append(name).append("=\"");
         appendEscaped(b, value);
@@ -222,9 +228,9 @@ final class CimXmlWriter {
     private void property(CimProperty p, boolean classOrigin) {
         if (p.type() == CimType.REFERENCE) {
             b.append("<PROPERTY.REFERENCE");
-            attr("NAME", p.name());
+            nameAttr("NAME", p.name());
             if (p.referenceClass() != null) {
-                attr("REFERENCECLASS", p.referenceClass());
+                nameAttr("REFERENCECLASS", p.referenceClass());
             }
             origin(p.classOrigin(), p.propagated(), classOrigin);
             b.append('>');
@@ -234,8 +240,8 @@ final class CimXmlWriter {
             b.append("</PROPERTY.REFERENCE>");
         } else if (p.array()) {
             b.append("<PROPERTY.ARRAY");
-            attr("NAME", p.name());
-            attr("TYPE", p.type().cimName());
+            nameAttr("NAME", p.name());
+            nameAttr("TYPE", p.type().cimName());
             origin(p.classOrigin(), p.propagated(), classOrigin);
             b.append('>');
             if (p.value() != null) {
@@ -244,8 +250,8 @@ final class CimXmlWriter {
             b.append("</PROPERTY.ARRAY>");
         } else {
             b.append("<PROPERTY");
-            attr("NAME", p.name());
-            attr("TYPE", p.type().cimName());
+            nameAttr("NAME", p.name());
+            nameAttr("TYPE", p.type().cimName());
             origin(p.classOrigin(), p.propagated(), classOrigin);
             if (p.embedded() || p.value() instanceof CimInstance) {
                 b.append(" EmbeddedObject=\"instance\"");
@@ -260,7 +266,7 @@ final class CimXmlWriter {
 
     private void origin(String origin, boolean propagated, boolean include) {
         if (include && origin != null) {
-            attr("CLASSORIGIN", origin);
+            nameAttr("CLASSORIGIN", origin);
             if (propagated) {
                 b.append(" PROPAGATED=\"true\"");
             }

@@ -1,9 +1,7 @@
 package io.ferryvm.cim;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -14,7 +12,7 @@ import java.util.Map;
 final class InstanceBuilder {
     private final CimClass cls;
     private final String namespace;
-    private final Map<String, CimProperty> values = new LinkedHashMap<>();
+    private final Map<CimClass.Property, CimProperty> values = new java.util.IdentityHashMap<>();
 
     InstanceBuilder(CimClass cls, String namespace) {
         this.cls = cls;
@@ -38,7 +36,7 @@ final class InstanceBuilder {
         } else {
             v = p.type().coerce(value);
         }
-        values.put(p.name().toLowerCase(Locale.ROOT), new CimProperty(p.name(), p.type(), p.array(), v, p.referenceClass(),
+        values.put(p, new CimProperty(p.name(), p.type(), p.array(), v, p.referenceClass(),
                 p.embeddedInstance() != null, p.classOrigin(), p.propagated()));
         return this;
     }
@@ -46,7 +44,7 @@ final class InstanceBuilder {
     CimInstance build() {
         CimObjectPath.Builder path = CimObjectPath.builder(namespace, cls.name());
         for (CimClass.Property k : cls.keys()) {
-            CimProperty v = values.get(k.name().toLowerCase(Locale.ROOT));
+            CimProperty v = values.get(k);
             if (v == null || v.value() == null) {
                 throw new IllegalStateException(cls.name() + " instance without key " + k.name());
             }
@@ -54,11 +52,11 @@ final class InstanceBuilder {
         }
         List<CimProperty> ordered = new ArrayList<>();
         for (CimClass.Property p : cls.properties()) { // declaration order, as clients expect
-            CimProperty v = values.get(p.name().toLowerCase(Locale.ROOT));
+            CimProperty v = values.get(p);
             if (v != null) {
                 ordered.add(v);
             }
         }
-        return new CimInstance(cls.name(), path.build(), ordered);
+        return CimInstance.ofDistinct(cls.name(), path.build(), ordered);
     }
 }
