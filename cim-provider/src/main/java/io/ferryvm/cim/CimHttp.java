@@ -164,7 +164,7 @@ final class CimHttp {
             if (t instanceof RejectedExecutionException) {
                 return busy();
             }
-            if (t.getClass().getSimpleName().equals("EntityStreamSizeException")) {
+            if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
                 LOG.warn("CIM request from {} refused: body over {} bytes", client, maxContentLength);
                 return text(413, null, "the request body is larger than " + maxContentLength + " bytes")
                         .addHeader(CLOSE);

@@ -221,6 +221,10 @@ final class MigrationJobs {
             absorb(t, m);
             announce(t);
         } else if (!deleted.contains(m.id())) {
+            if (firstSeen.size() > 4096) {
+                firstSeen.clear(); // nobody listed jobs for thousands of migrations: forget when they were first seen
+                endSeen.clear();
+            }
             listener.accept(new Change(m.id(), untracked(m, clock.instant())));
         }
     }

@@ -316,6 +316,24 @@ class VirtualizationProfilesTest {
     }
 
     @Test
+    void migrationToASystemTakesAHostReference() {
+        backend.define(VmSpec.of("tosys", 1, 64L << 20, null), "host1");
+        backend.changeState("tosys", CimBackend.StateChange.START);
+        String args = RawClient.refParam("ComputerSystem", VirtualSystemProfile.csPath("tosys"))
+                + RawClient.refParam("DestinationSystem", HostProfile.hostPath("host2"));
+        RawClient.Answer check = c.invoke(migrationService("host1"), "CheckVirtualSystemIsMigratableToSystem", args);
+        assertEquals("TRUE", check.outParam("IsMigratable").child("VALUE").text());
+        RawClient.Answer a = c.invoke(migrationService("host1"), "MigrateVirtualSystemToSystem", args);
+        UUID id = job(a);
+        assertEquals(VirtualSystemProfile.csPath("tosys"), CimXmlReader.reference(a.outParam("NewComputerSystem").child("VALUE.REFERENCE")));
+        backend.finish(id, true);
+        await().atMost(Duration.ofSeconds(10)).until(() -> Long.valueOf(7).equals(jobInstance(id).value("JobState")));
+        assertEquals("host2", vm("tosys").host());
+        assertEquals(4, c.invoke(migrationService("host1"), "MigrateVirtualSystemToSystem", RawClient.refParam("ComputerSystem",
+                VirtualSystemProfile.csPath("tosys")) + RawClient.refParam("DestinationSystem", HostProfile.hostPath("host9"))).code());
+    }
+
+    @Test
     void migrationRefusalsCimtestChecks() {
         CimObjectPath wrongKey = CimObjectPath.builder(V, "Ferry_ComputerSystem").key("CreationClassName", "Ferry_ComputerSystem").build();
         RawClient.Answer a = c.invoke(migrationService("host1"), "MigrateVirtualSystemToHost", RawClient.refParam("ComputerSystem", wrongKey)
