@@ -143,8 +143,10 @@ final class CimHttp {
         return user.thenCompose(u -> {
             if (u.isEmpty()) {
                 req.discardEntityBytes(mat);
+                // the connection closes after a 401: the Java WBEM client otherwise sends its authenticated retry twice,
+                // on a new connection and again on this one (a second CreateInstance would fail ALREADY_EXISTS)
                 return done(text(401, null, "authentication required").addHeader(
-                        RawHeader.create("WWW-Authenticate", "Basic realm=\"ferry-cim\", charset=\"UTF-8\"")));
+                        RawHeader.create("WWW-Authenticate", "Basic realm=\"ferry-cim\", charset=\"UTF-8\"")).addHeader(CLOSE));
             }
             Headers h = new Headers(req, mpost);
             HttpRefusal refusal = checkHeaders(req, h);

@@ -60,7 +60,12 @@ public final class CimServer implements AutoCloseable {
         this.workers = new ThreadPoolExecutor(config.limits().workers(), config.limits().workers(), 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(config.limits().queue()), threads("ferry-cim-worker"), new ThreadPoolExecutor.AbortPolicy());
         this.steps = Executors.newSingleThreadExecutor(threads("ferry-cim-jobs"));
-        this.indicationWorker = Executors.newSingleThreadExecutor(threads("ferry-cim-indications"));
+        // a listener that cannot keep up loses the oldest of 10,000 waiting indications, not the server its memory
+        this.indicationWorker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(10_000),
+                threads("ferry-cim-indications"), (r, pool) -> {
+                    LOG.warn("indication queue full: dropping the oldest indication");
+                    new ThreadPoolExecutor.DiscardOldestPolicy().rejectedExecution(r, pool);
+                });
         MigrationJobs jobs = new MigrationJobs(backend, clock, steps);
         Subscriptions subscriptions = new Subscriptions(new ListenerPolicy(config.listenerAllowList()), config.systemName());
         Services services = new Services(REPOSITORY, backend, new RequestedStates(), jobs, subscriptions, clock);

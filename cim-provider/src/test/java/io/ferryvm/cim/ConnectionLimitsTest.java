@@ -28,6 +28,20 @@ class ConnectionLimitsTest {
                 new CimServerConfig.Limits(64 * 1024, 6, 3, Duration.ofSeconds(30), 4, 64));
     }
 
+    @Test
+    void aRefusedLoginClosesTheConnection() throws IOException {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+            s.setSoTimeout(20_000);
+            String req = CimProtocolTest.request(server, CimProtocolTest.ENUMERATE_HOSTS, "EnumerateInstanceNames", "root%2Fvirtualization", "")
+                    .replaceAll("Authorization: Basic [A-Za-z0-9+/=]+\r\n", "");
+            s.getOutputStream().write(req.getBytes(StandardCharsets.UTF_8));
+            CimProtocolTest.Response r = CimProtocolTest.read(s.getInputStream());
+            assertEquals(401, r.status());
+            assertTrue(r.headers().toLowerCase().contains("connection: close"), r.headers());
+            assertEquals(-1, s.getInputStream().read(), "clients retry with credentials on a new connection");
+        }
+    }
+
     @AfterAll
     static void stop() {
         server.close();
