@@ -10,6 +10,7 @@ declare -A tools=(
   [xorriso]=xorriso       # ovf: reads the ovf-env ISO image
   [chromium]=chromium     # cluster: the web console test drives a real headless browser
   [chromedriver]=chromium-driver
+  [wbemcli]=sblim-wbemcli # cim-provider: the WBEM client the CIM end-to-end tests drive
 )
 missing=()
 for cmd in "${!tools[@]}"; do

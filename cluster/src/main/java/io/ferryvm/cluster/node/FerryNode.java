@@ -11,6 +11,7 @@ import io.ferryvm.migration.TcpTransport;
 import io.ferryvm.cluster.api.ClusterApi;
 import io.ferryvm.cluster.api.ClusterEvent;
 import io.ferryvm.cluster.api.RestApi;
+import io.ferryvm.cluster.cim.CimServing;
 import io.ferryvm.cluster.orchestrator.Orchestrator;
 import io.ferryvm.cluster.orchestrator.OrchestratorProtocol;
 import io.ferryvm.cluster.orchestrator.Placements;
@@ -52,6 +53,7 @@ public final class FerryNode implements AutoCloseable {
     private final ClusterApi api;
     private final ServerBinding binding;
     private final MigrationAgent migrations;
+    private final io.ferryvm.cim.CimServer cim;
 
     private record Refs(ActorRef<OrchestratorProtocol.Command> orchestrator, ActorRef<Topic.Command<ClusterEvent>> events,
             ActorRef<AgentProtocol.Command> agent) {}
@@ -106,6 +108,12 @@ public final class FerryNode implements AutoCloseable {
         } else {
             this.binding = null;
         }
+        try {
+            this.cim = config.cim() == null ? null : CimServing.start(config.cim(), api);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     public static FerryNode start(NodeConfig config) {
@@ -148,9 +156,17 @@ public final class FerryNode implements AutoCloseable {
         return binding == null ? null : "http://" + config.apiHost() + ":" + binding.localAddress().getPort();
     }
 
+    /** The CIM (WBEM) server of this node, or null when it serves none. */
+    public io.ferryvm.cim.CimServer cimServer() {
+        return cim;
+    }
+
     /** Leaves the cluster gracefully and stops this node's VMs. */
     @Override
     public void close() {
+        if (cim != null) {
+            cim.close();
+        }
         if (binding != null) {
             binding.unbind();
         }
