@@ -1,5 +1,6 @@
 package io.ferryvm.cluster.node;
 
+import io.ferryvm.cim.CimServerConfig;
 import io.ferryvm.core.host.HostInventory;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,16 +17,13 @@ import java.util.Objects;
  * @param haRestartDelay how long after a host is removed before its HA VMs restart elsewhere
  * @param dataPlane the migration data plane: "tcp" (the migration module's NIO transport, the faster one
  *     measured here) or "pekko-tcp" (Pekko Streams TCP); every node of a cluster must use the same
+ * @param cim the CIM (WBEM) server this node runs, or null for none
  */
 public record NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
-        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, String dataPlane) {
+        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, String dataPlane,
+        CimServerConfig cim) {
     public static final String TCP = "tcp";
     public static final String PEKKO_TCP = "pekko-tcp";
-
-    public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
-            String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
-        this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, TCP);
-    }
 
     public NodeConfig {
         Objects.requireNonNull(name, "name");
@@ -48,13 +46,32 @@ public record NodeConfig(String name, String bindHost, int port, List<String> se
         }
     }
 
+    /** A node on the default data plane that serves no CIM. */
+    public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
+            String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
+        this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, TCP,
+                null);
+    }
+
+    /** A node on the given data plane that serves no CIM. */
+    public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
+            String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, String dataPlane) {
+        this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, dataPlane,
+                null);
+    }
+
     public NodeConfig withApi(String host, int port) {
         return new NodeConfig(name, bindHost, this.port, seeds, stateDir, inventory, host, port, stableAfter, haRestartDelay,
-                exitJvmWhenDowned, dataPlane);
+                exitJvmWhenDowned, dataPlane, cim);
     }
 
     public NodeConfig withTimings(Duration stable, Duration haDelay) {
         return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned,
-                dataPlane);
+                dataPlane, cim);
+    }
+
+    public NodeConfig withCim(CimServerConfig c) {
+        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay,
+                exitJvmWhenDowned, dataPlane, c);
     }
 }
