@@ -101,6 +101,7 @@ public final class MigrationBench {
                 } else {
                     vs.put("pre-copy lz4", base);
                     if (cap == 0) {
+                        vs.put("pre-copy raw", base.withCompression(Compression.NONE));
                         vs.put("pre-copy raw 1ch", base.withChannels(1).withCompression(Compression.NONE));
                     }
                 }
