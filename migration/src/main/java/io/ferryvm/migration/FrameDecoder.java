@@ -51,6 +51,26 @@ final class FrameDecoder {
         return this;
     }
 
+    /**
+     * The in-place receiver's read: reads from ch behind the unconsumed bytes of in (the start of a frame
+     * {@link #next} left in place) and returns what {@link FrameChannel#read} returned; in's position stays
+     * at the first unconsumed byte, its limit moves to the end of what was read. Those bytes move to the
+     * front only when the space behind them could no longer take a whole frame: moving them on every read
+     * would copy a large frame over and over while it trickles in.
+     */
+    static int readBehind(ByteBuffer in, FrameChannel ch) throws java.io.IOException {
+        if (!in.hasRemaining()) {
+            in.clear().limit(0); // nothing left over: read from the front
+        } else if (in.capacity() - in.limit() < Wire.HEADER_BYTES + Wire.MAX_PAYLOAD) {
+            in.compact().flip();
+        }
+        int start = in.position();
+        in.position(in.limit()).limit(in.capacity());
+        int n = ch.read(in);
+        in.limit(in.position()).position(start);
+        return n;
+    }
+
     int channel() {
         return channel;
     }

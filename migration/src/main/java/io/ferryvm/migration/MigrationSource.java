@@ -82,7 +82,7 @@ public final class MigrationSource {
     private volatile boolean doneSending;
     /** Set just before POSTCOPY goes out: from then on the target may run the guest, so this side never resumes it. */
     private volatile boolean postCopyStarted;
-    /** The durable journal entry says POSTCOPY (written before the pause for post-copy). */
+    /** The journal entry may say POSTCOPY (its write, before the pause for post-copy, was started). */
     private boolean postCopyJournaled;
     /** SWITCHED_OVER, written while the final pages go out (see {@link #pause}). */
     private CompletableFuture<Void> switchedOverJournal;
@@ -398,8 +398,10 @@ public final class MigrationSource {
     private void postCopy(DirtyBitmap next, int finalIteration) {
         failpoints.hit("source.postcopy", aborted);
         mode = "post-copy";
-        journal(MigrationPhase.POSTCOPY, "post-copy: the guest moves to the target once paused here");
+        // Set before the write: a write that failed may still have landed (renamed, not yet fsynced), and then
+        // only a durable ABORTED over it lets the guest resume here.
         postCopyJournaled = true;
+        journal(MigrationPhase.POSTCOPY, "post-copy: the guest moves to the target once paused here");
         DirtyBitmap fin = pause(next, true);
         MachineState st = machine.saveState();
         long[] words = fin.toWords();
@@ -837,6 +839,9 @@ public final class MigrationSource {
                 journal(MigrationPhase.ABORTED, f.describe());
                 resume();
             } catch (CoreException e) {
+                if (!machine.isPaused()) {
+                    machine.pause(); // the POSTCOPY write itself failed before the pause: same rule, the journal may say LOST
+                }
                 LOG.error("migration {}: ABORTED could not be journaled over POSTCOPY ({}); the guest stays paused here",
                         offer.migrationId(), e.getMessage());
                 f = new MigrationFailure.HostError(host.name(), f.describe() + "; then the journal refused ABORTED, so the guest "

@@ -32,12 +32,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The receiving side of one migration, from prepare to finish (or abort).
  *
- * <p>Implementation notes. Prepare reserves the VM on this host (placement, pre-faulted memory), draws a
- * 128-bit one-time token and listens. Every accepted connection gets a receiver thread whose first frame
+ * <p>Implementation notes. Prepare reserves the VM on this host (placement; memory mapped but not yet
+ * backed: a chunk is populated in one call when its first non-zero page arrives, and zero pages over
+ * never-written memory cost no write), draws a 128-bit one-time token and listens. Every accepted connection gets a receiver thread whose first frame
  * must be a HELLO naming this migration, the token, a protocol version in the window and an unused
  * channel index; anything else is answered with ABORT and that connection is dropped. A RAM frame is
  * decoded completely into a staging buffer (pages checked: in range, on this channel, strictly ascending;
- * codecs allowed by the version) before any page is installed, so a bad frame installs nothing. A
+ * codecs allowed by the version) before any page is installed, so a bad frame installs nothing (frames
+ * are views of the receive buffer, CRC-checked before they are handed out; the buffer is not refilled
+ * until the frame is installed). A
  * SYNC must count exactly the pages received since the last one. READY goes back on channel 0 once every
  * channel has had its final SYNC and the state and all digests arrived (pre-copy), or every missing page
  * is in (post-copy). {@link #finish} then compares digests and resumes; nothing runs here before it,
@@ -462,22 +465,8 @@ public final class MigrationTarget {
             }
         }
 
-        /**
-         * Reads behind the unconsumed bytes (the start of a frame the decoder left in place). Those bytes move
-         * to the front only when the space behind them could no longer take a whole frame: moving them on
-         * every read would copy a large frame over and over while it trickles in.
-         */
         private int readMore() throws IOException {
-            if (!in.hasRemaining()) {
-                in.clear().limit(0); // nothing left over: read from the front
-            } else if (in.capacity() - in.limit() < Wire.HEADER_BYTES + Wire.MAX_PAYLOAD) {
-                in.compact().flip();
-            }
-            int start = in.position();
-            in.position(in.limit()).limit(in.capacity());
-            int n = ch.read(in);
-            in.limit(in.position()).position(start);
-            return n;
+            return FrameDecoder.readBehind(in, ch);
         }
 
         private MigrationException corrupt(Frame f, String detail) {

@@ -16,14 +16,20 @@
  *  -------------            -----------                         -----------
  *  begin(vm, request) ----> checks; VM MIGRATING, still runs
  *                           journal BEGUN         -- offer -->
- *  prepare(offer) ------------------------------------------->  place + pre-fault memory, listen,
- *                                                               token; journal PREPARED
+ *  prepare(offer) ------------------------------------------->  place + map memory (each chunk backed
+ *                                                               when its first data arrives), listen,
+ *                                                               token; journal PREPARED (written while
+ *                                                               the source connects; durable before
+ *                                                               the first connection is accepted)
  *                                           <-- ticket (endpoint, token) --
  *  perform(ticket) -------> journal PERFORMING
  *                           N channels:  HELLO(version, id, token, i/N) ==>  check; ACK(hello)
  *                           pre-copy:    RAM* SYNC(k) on every channel  ==>  install; re-hash chunks
+ *                                         &lt;== ACK(sync k) on every channel (v3: the iteration's time
+ *                                             and rate are measured up to here)
  *                             ... until expected downtime &lt;= limit (or throttle, force, post-copy)
- *                           pause guest; RAM* SYNC(final) ; STATE ; DIGEST* ==>
+ *                           pause guest (journal SWITCHED_OVER written meanwhile, durable before DONE);
+ *                           RAM* SYNC(final) ; STATE ; DIGEST* ==>
  *                                                          &lt;== ACK(ready) on channel 0
  *                           DONE on every channel          ==>
  *  finish() ------------------------------------------------->  compare digests; journal FINISHED;
@@ -32,12 +38,14 @@
  *
  *  on failure before finish: target abort (journal ABORTED, memory freed), source abort (guest resumes
  *  as it was, journal ABORTED). Post-copy instead of the final copy:
- *                           pause; DIRTY_MAP* ; STATE ; POSTCOPY   ==>  guest starts with the missing
+ *                           journal POSTCOPY (durable); pause;
+ *                           DIRTY_MAP* ; STATE ; POSTCOPY   ==>  guest starts with the missing
  *                                                          &lt;== ACK(postcopy running)    pages marked
  *                           RAM* (requested pages first)    ==>  &lt;== PAGE_REQUEST(page) from faults
  *                           SYNC(final)                     ==>  &lt;== ACK(ready) once nothing is missing
- *  from ACK(postcopy running) on, losing either side loses the guest (journal GUEST_LOST): refused
- *  unless the request says NonConvergence.POST_COPY.
+ *  from POSTCOPY on, losing either side loses the guest (journal GUEST_LOST): refused unless the
+ *  request says NonConvergence.POST_COPY. A source failing after its POSTCOPY entry but before the
+ *  POSTCOPY frame went out journals ABORTED durably, then resumes.
  * </pre>
  *
  * <h2>Frames</h2>
@@ -45,7 +53,8 @@
  * payload (see {@code Wire}). Commands have fixed codes, 0 reserved: HELLO 1, ACK 2, RAM 3, SYNC 4,
  * STATE 5, DIGEST 6, DIRTY_MAP 7, POSTCOPY 8, PAGE_REQUEST 9, ABORT 10, DONE 11. The begin/prepare/
  * finish/confirm messages are records carried by the control plane, not frames. The protocol version
- * travels in HELLO; a target reads the current version (2) and the previous one (1, without XOR-delta).
+ * travels in HELLO; a target reads the current version (3) and the previous one (2: no ACK(sync), and
+ * POSTCOPY journaled by the target before its guest runs); v1 (no XOR-delta) is refused.
  * RAM frames batch up to 256 pages of one codec: ZERO 1 (no payload), RAW 2, LZ4 3, XOR_LZ4 4; pages
  * ascend within a batch and belong to the frame's channel (1 MiB chunks are dealt round-robin).
  *

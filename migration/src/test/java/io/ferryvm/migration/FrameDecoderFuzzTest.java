@@ -67,6 +67,73 @@ class FrameDecoderFuzzTest {
         return out;
     }
 
+    /** Serves a byte stream in reads of random size (1..maxRead bytes), then end of stream. */
+    private static final class Trickle implements FrameChannel {
+        private final byte[] stream;
+        private final SplittableRandom r;
+        private final int maxRead;
+        private int pos;
+
+        Trickle(byte[] stream, SplittableRandom r, int maxRead) {
+            this.stream = stream;
+            this.r = r;
+            this.maxRead = maxRead;
+        }
+
+        @Override
+        public void write(ByteBuffer[] buffers) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public int read(ByteBuffer dst) {
+            if (pos == stream.length) {
+                return -1;
+            }
+            int n = Math.min(Math.min(dst.remaining(), stream.length - pos), 1 + r.nextInt(maxRead));
+            dst.put(stream, pos, n);
+            pos += n;
+            return n;
+        }
+
+        @Override
+        public void close() {}
+
+        @Override
+        public String name() {
+            return "trickle";
+        }
+    }
+
+    /**
+     * As the target's receiver decodes: in place, frames as views of its own buffer of the given capacity,
+     * refilled by {@link FrameDecoder#readBehind} only after the previous frame was taken (copied here).
+     */
+    private static List<Frame> decodeAllInPlace(byte[] stream, int channel, SplittableRandom chunking, ByteBuffer in) {
+        FrameDecoder d = new FrameDecoder(channel, true).inPlace();
+        in.clear().flip();
+        Trickle ch = new Trickle(stream, chunking, chunking.nextBoolean() ? 64 : 300_000);
+        List<Frame> out = new ArrayList<>();
+        while (true) {
+            Frame f = d.next(in);
+            if (f == null) {
+                try {
+                    if (FrameDecoder.readBehind(in, ch) < 0) {
+                        return out;
+                    }
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                assertTrue(in.position() <= in.limit() && in.limit() <= in.capacity());
+                continue;
+            }
+            byte[] copy = new byte[f.length()];
+            f.payload().duplicate().get(copy);
+            out.add(new Frame(f.command(), f.channel(), f.sequence(), ByteBuffer.wrap(copy)));
+            assertTrue(d.bufferCapacity() <= Wire.MAX_PAYLOAD, "payload buffer grew to " + d.bufferCapacity());
+        }
+    }
+
     /** A valid stream: HELLO, RAM batches of every codec, SYNC, STATE-sized frame, DONE. */
     private static byte[] validStream(int channel) throws Exception {
         Capture c = new Capture();
@@ -159,6 +226,62 @@ class FrameDecoderFuzzTest {
             }
         }
         assertTrue(failed > 200, "all but truncations (a clean prefix) are caught: " + failed + " of 400");
+    }
+
+    @Test
+    void theReceiversInPlaceDecodingMatchesTheCopyingDecoderOnValidAndMutatedStreams() throws Exception {
+        byte[] valid = validStream(1);
+        List<Frame> expected = decodeAll(valid, 1, new SplittableRandom(1));
+        // 8 MiB as the receiver has it; 6000 bytes: RAM frames no longer fit and go through the copying path.
+        for (int capacity : new int[] {8 << 20, 6000}) {
+            SplittableRandom r = new SplittableRandom(SEED + 3 + capacity);
+            ByteBuffer[] buffers = {ByteBuffer.allocateDirect(capacity), ByteBuffer.allocate(capacity)};
+            List<Frame> whole = decodeAllInPlace(valid, 1, r, buffers[0]);
+            assertEquals(expected.size(), whole.size());
+            for (int k = 0; k < whole.size(); k++) {
+                assertEquals(expected.get(k).command(), whole.get(k).command());
+                assertEquals(expected.get(k).payload(), whole.get(k).payload(), "frame " + k + " in place, capacity " + capacity);
+            }
+            int failed = 0;
+            for (int i = 0; i < 200; i++) {
+                byte[] m = valid.clone();
+                if (r.nextInt(5) == 0) {
+                    m = Arrays.copyOf(m, r.nextInt(m.length));
+                } else {
+                    for (int k = 1 + r.nextInt(3); k > 0; k--) {
+                        m[r.nextInt(m.length)] ^= (byte) (1 + r.nextInt(255));
+                    }
+                }
+                try {
+                    List<Frame> got = decodeAllInPlace(m, 1, r, buffers[r.nextInt(2)]);
+                    assertTrue(got.size() <= expected.size());
+                    for (int k = 0; k < got.size(); k++) {
+                        assertEquals(expected.get(k).command(), got.get(k).command());
+                        assertEquals(expected.get(k).payload(), got.get(k).payload(), "frame " + k + " of mutation " + i);
+                    }
+                } catch (MigrationException e) {
+                    assertTrue(e.failure() instanceof MigrationFailure.StreamCorrupt, e.getMessage());
+                    failed++;
+                } catch (RuntimeException e) {
+                    fail("in-place decoder crashed on mutation " + i + " (capacity " + capacity + "): " + e);
+                }
+            }
+            assertTrue(failed > 100, "corruptions are caught in place too: " + failed + " of 200");
+        }
+        SplittableRandom r = new SplittableRandom(SEED + 4);
+        ByteBuffer[] buffers = {ByteBuffer.allocateDirect(8 << 20), ByteBuffer.allocate(100), ByteBuffer.allocate(3000)};
+        for (int i = 0; i < 1000; i++) {
+            byte[] junk = new byte[4 + r.nextInt(8192)];
+            r.nextBytes(junk);
+            ByteBuffer.wrap(junk).putInt(0, Wire.MAGIC); // a plausible start, so the later checks run too
+            try {
+                decodeAllInPlace(junk, 0, r, buffers[r.nextInt(3)]);
+            } catch (MigrationException e) {
+                assertTrue(e.failure() instanceof MigrationFailure.StreamCorrupt, e.getMessage());
+            } catch (RuntimeException e) {
+                fail("in-place decoder crashed on random input " + i + ": " + e);
+            }
+        }
     }
 
     @Test
