@@ -188,4 +188,55 @@ class UnitsTest {
             assertTrue(e.getMessage().contains("v1"), e.getMessage());
         }
     }
+
+    /** As the target's receiver installs a decoded batch (lazy memory: a zero page over never-written memory is skipped). */
+    private static void install(RamBatch batch, ChunkLedger ledger, GuestMemory m) {
+        for (int i = 0; i < batch.count(); i++) {
+            if (ledger.installed(batch.page(i), batch.isZero(i))) {
+                if (!batch.isZero(i)) {
+                    ledger.populateFor(batch.page(i));
+                }
+                batch.write(i, m);
+            }
+        }
+    }
+
+    @Test
+    void aZeroPageOverDataIsWrittenAndOverNeverWrittenMemoryIsNot() throws Exception {
+        try (GuestMemory src = GuestMemory.allocate(2 << 20); GuestMemory dst = GuestMemory.allocate(2 << 20, io.ferryvm.core.machine.MemoryPolicy.DEFAULT, false)) {
+            ChunkLedger ledger = new ChunkLedger(dst);
+            RamBatch batch = new RamBatch();
+            List<ByteBuffer> frames = new ArrayList<>();
+            PageEncoder enc = new PageEncoder(src, Compression.LZ4, 0, b -> {
+                ByteBuffer copy = ByteBuffer.allocate(b.remaining());
+                copy.put(b).flip();
+                frames.add(copy);
+            });
+            // Round 1: page 5 holds data, page 6 is zero (never written on either side).
+            src.putLong(5L * 4096 + 64, 0x1234_5678_9ABCL);
+            enc.encode(5, false, false);
+            enc.encode(6, false, false);
+            enc.flush();
+            for (ByteBuffer f : frames) {
+                batch.decode(f, Wire.PROTOCOL.current(), dst, 0, 1, false);
+                install(batch, ledger, dst);
+            }
+            ledger.refreshStale(0, 1);
+            assertEquals(src.chunkDigest(0), dst.chunkDigest(0));
+            assertEquals(dst.chunkDigest(0), ledger.hash(0));
+            // Round 2: the guest zeroed page 5 again: the target must overwrite its data with zeros.
+            frames.clear();
+            src.zeroPage(5);
+            enc.encode(5, true, false);
+            enc.flush();
+            assertEquals(1, frames.size());
+            batch.decode(frames.get(0), Wire.PROTOCOL.current(), dst, 0, 1, false);
+            assertTrue(batch.isZero(0));
+            install(batch, ledger, dst);
+            ledger.refreshStale(0, 1);
+            assertTrue(dst.isZeroPage(5), "a zero page over data is written");
+            assertEquals(0, ledger.hash(0), "an all-zero chunk hashes as the source's does (0)");
+            enc.close();
+        }
+    }
 }
