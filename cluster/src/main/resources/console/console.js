@@ -273,10 +273,10 @@ function renderMigrations() {
 }
 
 /** One small line/bar chart: series of {label, colour, values, bars?}, x = iterations. */
-function chart(title, series, unit, limit, ticks) {
+function chart(title, series, unit, limit, ticks, phases) {
   const W = 320, H = 130, L = 46, R = 8, T = 18, B = 20;
   const n = Math.max(1, ...series.map(s => s.values.length));
-  let max = Math.max(1e-9, ...series.flatMap(s => s.values), limit ? limit.value : 0);
+  let max = Math.max(unit === "bytes" || unit === "pages" ? 1 : 0.1, ...series.flatMap(s => s.values), limit ? limit.value : 0);
   max *= 1.1;
   const x = i => L + (n === 1 ? (W - L - R) / 2 : i * (W - L - R) / (n - 1));
   const y = v => T + (H - T - B) * (1 - v / max);
@@ -304,7 +304,7 @@ function chart(title, series, unit, limit, ticks) {
       g.append(svg("polyline", { points: pts, fill: "none", stroke: s.colour, "stroke-width": 2 }));
       s.values.forEach((v, i) => {
         const dot = svg("circle", { cx: x(i), cy: y(v), r: 2.5, fill: s.colour });
-        dot.append(svg("title", {}, (ticks ? "iteration " + ticks[i] + ": " : "") + fmt(v, unit)));
+        dot.append(svg("title", {}, (ticks ? "iteration " + ticks[i] + (phases ? " (" + phases[i] + ")" : "") + ": " : "") + fmt(v, unit)));
         g.append(dot);
       });
     }
@@ -315,7 +315,8 @@ function chart(title, series, unit, limit, ticks) {
 }
 
 function fmt(v, unit) {
-  if (unit === "bytes") return human(v);
+  if (v < 0.05) return "0";
+  if (unit === "bytes") return human(Math.round(v));
   return (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + " " + unit;
 }
 
@@ -332,17 +333,17 @@ function renderMigrationView() {
     const pages = h.map((p, i) => Math.max(0, p.pagesSent - (i ? h[i - 1].pagesSent : 0)));
     const limit = state.limits.get(m.migrationId);
     // x: one point per iteration and phase (setup, each pre-copy pass, stop-and-copy), labelled by iteration
-    const mark = { PERFORMING: "", SWITCHED_OVER: " s", POSTCOPY: " p", FINISHED: " f", CONFIRMED: " c", BEGUN: " b", ABORTED: " x" };
-    const ticks = h.map(p => p.iteration + (mark[p.phase] !== undefined ? mark[p.phase] : ""));
+    const ticks = h.map(p => String(p.iteration));
+    const phases = h.map(p => p.phase.toLowerCase().replace("_", " "));
     const charts = el("div", { class: "charts" });
-    charts.append(pages.some(v => v > 0) ? chart("pages sent per iteration", [{ label: "pages", colour: "#2a62c9", values: pages, bars: true }], "pages", null, ticks)
-      : chart("bytes sent per iteration", [{ label: "wire bytes", colour: "#2a62c9", values: sent, bars: true }], "bytes", null, ticks));
+    charts.append(pages.some(v => v > 0) ? chart("pages sent per iteration", [{ label: "pages", colour: "#2a62c9", values: pages, bars: true }], "pages", null, ticks, phases)
+      : chart("bytes sent per iteration", [{ label: "wire bytes", colour: "#2a62c9", values: sent, bars: true }], "bytes", null, ticks, phases));
     charts.append(chart("dirty rate vs transfer rate (guest memory)", [
       { label: "dirty", colour: "#c0392b", values: h.map(p => p.dirtyRateMiBps) },
-      { label: "transfer", colour: "#2f8f4e", values: h.map(p => p.bandwidthMiBps) }], "MiB/s", null, ticks));
-    charts.append(chart("remaining", [{ label: "dirty memory left", colour: "#7b5ea7", values: h.map(p => p.remainingBytes) }], "bytes", null, ticks));
+      { label: "transfer", colour: "#2f8f4e", values: h.map(p => p.bandwidthMiBps) }], "MiB/s", null, ticks, phases));
+    charts.append(chart("remaining", [{ label: "dirty memory left", colour: "#7b5ea7", values: h.map(p => p.remainingBytes) }], "bytes", null, ticks, phases));
     charts.append(chart("expected downtime", [{ label: "expected", colour: "#d07a00", values: h.map(p => p.expectedDowntimeMs) }], "ms",
-      limit ? { value: limit, label: "limit " + limit + " ms" } : null, ticks));
+      limit ? { value: limit, label: "limit " + limit + " ms" } : null, ticks, phases));
     view.append(charts);
   } else if (!m.summary) {
     view.append(el("div", { class: "muted" }, "waiting for the first iteration..."));
