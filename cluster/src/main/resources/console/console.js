@@ -223,12 +223,15 @@ function renderVms() {
 
 /** Keeps the last progress event of each iteration: the chart's points. */
 function remember(p) {
+  if (p.downtimeLimitMs) state.limits.set(p.migrationId, p.downtimeLimitMs);
+  // Points: each pre-copy iteration, then stop-and-copy / post-copy; the other phases carry no transfer figures.
+  if (!["PERFORMING", "SWITCHED_OVER", "POSTCOPY"].includes(p.phase)) return;
   if (!state.history.has(p.migrationId)) state.history.set(p.migrationId, []);
   const h = state.history.get(p.migrationId);
+  const key = q => q.iteration + (q.phase === "PERFORMING" ? "" : q.phase);
   const last = h[h.length - 1];
-  if (last && last.iteration === p.iteration && last.phase === p.phase) h[h.length - 1] = p;
+  if (last && key(last) === key(p)) h[h.length - 1] = p;
   else if (!last || p.iteration >= last.iteration) h.push(p);
-  if (p.downtimeLimitMs) state.limits.set(p.migrationId, p.downtimeLimitMs);
 }
 
 function migrationText(m) {
@@ -333,7 +336,7 @@ function renderMigrationView() {
     const pages = h.map((p, i) => Math.max(0, p.pagesSent - (i ? h[i - 1].pagesSent : 0)));
     const limit = state.limits.get(m.migrationId);
     // x: one point per iteration and phase (setup, each pre-copy pass, stop-and-copy), labelled by iteration
-    const ticks = h.map(p => String(p.iteration));
+    const ticks = h.map(p => p.phase === "PERFORMING" ? String(p.iteration) : p.phase === "POSTCOPY" ? "post" : "stop");
     const phases = h.map(p => p.phase.toLowerCase().replace("_", " "));
     const charts = el("div", { class: "charts" });
     charts.append(pages.some(v => v > 0) ? chart("pages sent per iteration", [{ label: "pages", colour: "#2a62c9", values: pages, bars: true }], "pages", null, ticks, phases)
