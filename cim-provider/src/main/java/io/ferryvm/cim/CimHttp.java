@@ -55,9 +55,11 @@ final class CimHttp {
     private final Materializer mat;
     private final long maxContentLength;
     private final String defaultHost;
+    private final CimRequestObserver observer;
 
     CimHttp(Authenticator auth, Operations operations, ExecutorService workers, Materializer mat, long maxContentLength,
-            String defaultHost) {
+            String defaultHost, CimRequestObserver observer) {
+        this.observer = observer;
         this.auth = auth;
         this.operations = operations;
         this.workers = workers;
@@ -245,8 +247,10 @@ final class CimHttp {
         StringBuilder out = new StringBuilder(8192);
         CimXmlWriter w = new CimXmlWriter(out, hostFor(req));
         w.begin(request.messageId());
+        long started = System.nanoTime();
         int code = operations.execute(request, user, w);
         w.end();
+        observer.answered(request.method(), outcome(code), System.nanoTime() - started);
         if (LOG.isDebugEnabled()) {
             LOG.debug("{} {} {} by {} from {}: {}", request.method(), request.namespace(),
                     request.target() == null ? "" : request.target(), user.name(), client, code);
@@ -341,7 +345,20 @@ final class CimHttp {
         return defaultHost;
     }
 
-    private static HttpResponse refused(HttpRefusal e, String client) {
+    private static String outcome(int code) {
+        if (code == 0) {
+            return "OK";
+        }
+        for (CimStatus s : CimStatus.values()) {
+            if (s.code() == code) {
+                return s.name();
+            }
+        }
+        return Integer.toString(code);
+    }
+
+    private HttpResponse refused(HttpRefusal e, String client) {
+        observer.answered("refused", e.cimError() != null ? e.cimError() : Integer.toString(e.status()), 0);
         LOG.info("CIM request from {} refused ({} {}): {}", client, e.status(), e.cimError(), e.getMessage());
         return text(e.status(), e.cimError(), e.getMessage());
     }

@@ -54,7 +54,7 @@ public final class CimServer implements AutoCloseable {
     private String httpUrl;
     private String httpsUrl;
 
-    private CimServer(CimServerConfig config, CimBackend backend, ClassicActorSystemProvider system) {
+    private CimServer(CimServerConfig config, CimBackend backend, ClassicActorSystemProvider system, CimRequestObserver observer) {
         this.config = config;
         Clock clock = Clock.systemUTC();
         this.workers = new ThreadPoolExecutor(config.limits().workers(), config.limits().workers(), 60, TimeUnit.SECONDS,
@@ -82,7 +82,7 @@ public final class CimServer implements AutoCloseable {
         this.indications = new Indications(services, config.host(), indicationWorker);
         Materializer mat = Materializer.matFromSystem(system);
         CimHttp http = new CimHttp(new Authenticator(config.users(), clock), operations, workers, mat,
-                config.limits().maxContentLength(), config.host());
+                config.limits().maxContentLength(), config.host(), observer);
         try {
             indications.start();
             if (config.httpPort() >= 0) {
@@ -103,7 +103,13 @@ public final class CimServer implements AutoCloseable {
 
     /** Starts serving; fails (and releases everything) when a port cannot be bound. */
     public static CimServer start(CimServerConfig config, CimBackend backend, ClassicActorSystemProvider system) {
-        return new CimServer(config, backend, system);
+        return new CimServer(config, backend, system, CimRequestObserver.NONE);
+    }
+
+    /** Starts serving and tells observer about every answered request (metrics). */
+    public static CimServer start(CimServerConfig config, CimBackend backend, ClassicActorSystemProvider system,
+            CimRequestObserver observer) {
+        return new CimServer(config, backend, system, observer);
     }
 
     private String hostForUrl() {

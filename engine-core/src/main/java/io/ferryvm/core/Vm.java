@@ -65,7 +65,8 @@ public final class Vm {
         Machine m = machine;
         return new VmInfo(spec.id(), spec.name(), status, spec.vcpus(), spec.memoryBytes(), spec.workload().program(),
                 m == null ? 0 : m.totalSteps(), m == null ? 0 : m.throttlePercent(), binding,
-                placed && !host.config().simulated(), m == null ? "" : m.serial().tail());
+                placed && !host.config().simulated(), m == null ? "" : m.serial().tail(),
+                m == null || status != VmStatus.RUNNING ? 0 : m.dirtyRateMiBps());
     }
 
     // ---- lifecycle ----

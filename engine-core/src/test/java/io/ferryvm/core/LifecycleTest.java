@@ -171,4 +171,21 @@ class LifecycleTest {
         assertEquals(EnumSet.of(VmStatus.RUNNING, VmStatus.DEFINED),
                 EnumSet.copyOf(new VmStore(dir).loadAll().stream().map(VmStore.Entry::status).toList()));
     }
+
+    @Test
+    void aRunningGuestReportsItsDirtyRateAndAStoppedOneNone() {
+        try (Host h = host()) {
+            VmSpec spec = VmSpec.of("writer", 1, 4L << 20, new Workload.PageWalk(0, 0, 4));
+            h.define(spec);
+            h.start(spec.id());
+            // The pagewalk guest is paced at 4 MiB/s: the meter sees page writes, never more than a burst's worth.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> h.info(spec.id()).dirtyRateMiBps() > 0);
+            assertTrue(h.info(spec.id()).dirtyRateMiBps() < 64, "rate " + h.info(spec.id()).dirtyRateMiBps());
+            h.pause(spec.id());
+            assertEquals(0, h.info(spec.id()).dirtyRateMiBps());
+            h.stop(spec.id());
+            assertEquals(0, h.info(spec.id()).dirtyRateMiBps());
+        }
+    }
 }

@@ -231,7 +231,8 @@ public final class OvfExporter {
             int n = super.read(b, off, len);
             if (n > 0) {
                 done += n;
-                if (done - reported >= 16 << 20) {
+                // every MiB and at the end: the caller's renderer decides how often to draw
+                if (done - reported >= 1 << 20 || done == total) {
                     reported = done;
                     progress.update(what, done, total);
                 }

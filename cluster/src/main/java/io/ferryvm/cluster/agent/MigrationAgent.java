@@ -122,9 +122,22 @@ public final class MigrationAgent {
      */
     public void migrateOut(UUID migrationId, UUID vm, String targetHost, MigrationOptions options, TargetControl target,
             Consumer<MigrationProgress> progress, Consumer<MigrationSummary> ended) {
-        listeners.put(migrationId, e -> progress.accept(new MigrationProgress(e.migrationId(), vm, host.name(), targetHost,
-                e.phase().name(), e.iteration(), e.wireBytes(), e.dirtyPages() * 4096L, e.dirtyRateMiBps(), 0,
-                e.expectedDowntimeMillis(), e.throttlePercent())));
+        // The transfer rate in guest memory sent per second (what convergence weighs against the dirty
+        // rate), measured between two events: the migration module reports counts, not rates.
+        long[] last = {System.nanoTime(), 0};
+        double[] rate = {0};
+        listeners.put(migrationId, e -> {
+            long now = System.nanoTime();
+            long guestBytes = e.pagesSent() * 4096L;
+            if (now - last[0] >= 50_000_000L && guestBytes >= last[1]) {
+                rate[0] = (guestBytes - last[1]) / ((now - last[0]) / 1e9) / (1 << 20);
+                last[0] = now;
+                last[1] = guestBytes;
+            }
+            progress.accept(new MigrationProgress(e.migrationId(), vm, host.name(), targetHost, e.phase().name(), e.iteration(),
+                    e.wireBytes(), e.dirtyPages() * 4096L, e.dirtyRateMiBps(), rate[0], e.expectedDowntimeMillis(),
+                    e.throttlePercent(), e.pagesSent(), options.downtimeLimitMs()));
+        });
         MigrationSource src;
         try {
             src = service.begin(vm, request(options), migrationId);

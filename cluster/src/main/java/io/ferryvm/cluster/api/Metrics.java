@@ -24,25 +24,40 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
  */
 final class Metrics {
     private final ClusterApi api;
-    private final PrometheusRegistry registry = new PrometheusRegistry();
-    private final Gauge vms = Gauge.builder().name("ferry_vms").help("VMs in the cluster by status")
+    private final PrometheusRegistry registry;
+    private final Gauge vms;
+    private final Gauge hosts;
+    private final Gauge memory;
+    private final Gauge dirtyRate;
+    private final Counter migrations;
+    private final Counter wire;
+    private final Counter pages;
+    private final Histogram downtime;
+    private final Histogram total;
+
+    Metrics(ClusterApi api, ActorSystem<?> system, NodeMetrics node) {
+        this.api = api;
+        this.registry = node.registry();
+        vms = Gauge.builder().name("ferry_vms").help("VMs in the cluster by status")
             .labelNames("status").register(registry);
-    private final Gauge hosts = Gauge.builder().name("ferry_hosts").help("hosts in the cluster by state")
+        hosts = Gauge.builder().name("ferry_hosts").help("hosts in the cluster by state")
             .labelNames("state").register(registry);
-    private final Gauge memory = Gauge.builder().name("ferry_host_vm_memory_bytes").help("guest memory of active VMs per host")
+        memory = Gauge.builder().name("ferry_host_vm_memory_bytes").help("guest memory of active VMs per host")
             .labelNames("host").register(registry);
-    private final Counter migrations = Counter.builder().name("ferry_migrations").help("migrations ended, by outcome")
+        dirtyRate = Gauge.builder().name("ferry_vm_dirty_bytes_per_second")
+                .help("guest page-write rate of running VMs (bytes of pages written per second)").labelNames("vm", "host")
+                .register(registry);
+        migrations = Counter.builder().name("ferry_migrations").help("migrations ended, by outcome")
             .labelNames("outcome").register(registry);
-    private final Counter wire = Counter.builder().name("ferry_migration_wire_bytes").help("bytes migrations put on the wire")
+        wire = Counter.builder().name("ferry_migration_wire_bytes").help("bytes migrations put on the wire")
             .register(registry);
-    private final Histogram downtime = Histogram.builder().name("ferry_migration_downtime_seconds")
+        pages = Counter.builder().name("ferry_migration_pages").help("guest pages migrations sent, by page codec")
+                .labelNames("codec").register(registry);
+        downtime = Histogram.builder().name("ferry_migration_downtime_seconds")
             .help("guest downtime of successful migrations").classicUpperBounds(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5)
             .register(registry);
-    private final Histogram total = Histogram.builder().name("ferry_migration_duration_seconds")
+        total = Histogram.builder().name("ferry_migration_duration_seconds")
             .help("total time of migrations").classicUpperBounds(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300).register(registry);
-
-    Metrics(ClusterApi api, ActorSystem<?> system) {
-        this.api = api;
         ActorRef<ClusterEvent> counter = system.systemActorOf(Behaviors.receive(ClusterEvent.class)
                 .onMessage(ClusterEvent.Migration.class, m -> {
                     if (m.summary() != null) {
@@ -58,6 +73,7 @@ final class Metrics {
     private void record(MigrationSummary s) {
         migrations.labelValues(s.success() ? "succeeded" : "failed").inc();
         wire.inc(s.wireBytes());
+        s.pagesByCodec().forEach((codec, n) -> pages.labelValues(codec.toLowerCase(java.util.Locale.ROOT)).inc(n));
         if (s.success()) {
             downtime.observe(s.downtimeMs() / 1000.0);
         }
@@ -79,6 +95,12 @@ final class Metrics {
                 if (v.info().status().isActive() && v.placement() != OrchestratorProtocol.Placement.LOST) {
                     mem.merge(v.host(), v.spec().memoryBytes(), Long::sum);
                     active[0]++;
+                }
+            }
+            dirtyRate.clear();
+            for (OrchestratorProtocol.VmView v : vl.vms()) {
+                if (v.info().status() == io.ferryvm.core.VmStatus.RUNNING && v.placement() != OrchestratorProtocol.Placement.LOST) {
+                    dirtyRate.labelValues(v.spec().name(), v.host()).set(v.info().dirtyRateMiBps() * (1 << 20));
                 }
             }
             hosts.clear();

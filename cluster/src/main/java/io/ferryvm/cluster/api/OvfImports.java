@@ -47,6 +47,47 @@ final class OvfImports {
         this.imagesDir = imagesDir;
     }
 
+    /** An uploaded package larger than this is refused while it streams in. */
+    static final long MAX_UPLOAD_BYTES = 64L << 30;
+
+    /**
+     * Stores an uploaded OVA (streamed to disk, never held in memory, cut off past MAX_UPLOAD_BYTES), imports
+     * it like a package named by path, and removes the upload whatever the outcome.
+     */
+    CompletionStage<RestApi.ImportResult> upload(org.apache.pekko.stream.javadsl.Source<org.apache.pekko.util.ByteString, ?> body,
+            String name, boolean start, String host, org.apache.pekko.actor.typed.ActorSystem<?> system) {
+        String safe = name.replaceAll("[^A-Za-z0-9._-]", "_");
+        if (!safe.toLowerCase(java.util.Locale.ROOT).endsWith(".ova") || safe.length() > 200 || safe.startsWith(".")) {
+            body.runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), system);
+            return CompletableFuture.failedFuture(new IllegalArgumentException("upload '" + name
+                    + "': only an OVA archive (a name ending in .ova, at most 200 characters) can be uploaded"));
+        }
+        Path dir = imagesDir.resolve("uploads");
+        Path file = dir.resolve(UUID.randomUUID() + "-" + safe);
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            return CompletableFuture.failedFuture(new java.io.UncheckedIOException("cannot create " + dir + ": " + e.getMessage(), e));
+        }
+        long[] seen = {0};
+        return body.map(b -> {
+                    seen[0] += b.size();
+                    if (seen[0] > MAX_UPLOAD_BYTES) {
+                        throw new IllegalArgumentException("upload '" + name + "' is larger than " + (MAX_UPLOAD_BYTES >> 30) + " GiB");
+                    }
+                    return b;
+                })
+                .runWith(org.apache.pekko.stream.javadsl.FileIO.toPath(file), system)
+                .thenCompose(done -> run(new RestApi.ImportRequest(file.toString(), start, host)))
+                .whenComplete((r, e) -> {
+                    try {
+                        java.nio.file.Files.deleteIfExists(file);
+                    } catch (java.io.IOException ignored) {
+                        // a leftover upload only costs disk; the import's outcome stands
+                    }
+                });
+    }
+
     CompletionStage<RestApi.ImportResult> run(RestApi.ImportRequest req) {
         if (req.source() == null || req.source().isBlank()) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("field 'source' is required: the package's path or URI"));

@@ -46,6 +46,7 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
  * POST   /api/vms/import {source, start, host}  (an OVF or OVA package: path or URI)
  * GET    /api/vms/{vm}                  POST /api/vms/{vm}/start|pause|resume|stop|check   DELETE /api/vms/{vm}
  * GET    /api/migrations                POST /api/migrations {vm, to, options}   GET|DELETE /api/migrations/{id}
+ * POST   /api/vms/import/upload?name=x.ova[&start=&host=]  (the package as the body)
  * POST   /api/rebalance[?max=N]         GET /api/events (text/event-stream)       GET /metrics
  * </pre>
  */
@@ -78,10 +79,10 @@ public final class RestApi extends AllDirectives {
     private final Metrics metrics;
     private final OvfImports imports;
 
-    public RestApi(ClusterApi api, ActorSystem<?> system, java.nio.file.Path imagesDir) {
+    public RestApi(ClusterApi api, ActorSystem<?> system, java.nio.file.Path imagesDir, NodeMetrics nodeMetrics) {
         this.api = api;
         this.system = system;
-        this.metrics = new Metrics(api, system);
+        this.metrics = new Metrics(api, system, nodeMetrics);
         this.imports = new OvfImports(api, imagesDir);
     }
 
@@ -122,6 +123,12 @@ public final class RestApi extends AllDirectives {
                                         start.map(Boolean::parseBoolean).orElse(false)).thenApply(r -> result(r, StatusCodes.CREATED))))))))),
                 path("import", () -> post(() -> body(ImportRequest.class, req -> completeWithFuture(imports.run(req)
                         .thenApply(r -> json(StatusCodes.CREATED, r)).exceptionally(RestApi::importError))))),
+                // The package itself as the body (the console's upload): stored under images/uploads, imported, removed.
+                path(PathMatchers.segment("import").slash("upload"), () -> post(() -> parameterOptional("name", name ->
+                        parameterOptional("start", start -> parameterOptional("host", host -> withoutSizeLimit(() ->
+                                extractRequestEntity(entity -> completeWithFuture(imports.upload(entity.getDataBytes(),
+                                        name.orElse("upload.ova"), start.map(Boolean::parseBoolean).orElse(true), host.orElse(null), system)
+                                        .thenApply(r -> json(StatusCodes.CREATED, r)).exceptionally(RestApi::importError))))))))),
                 pathPrefix(PathMatchers.segment(), vm -> concat(
                         pathEnd(() -> concat(
                                 get(() -> completeWithFuture(api.vm(vm).thenApply(r -> result(r, StatusCodes.OK)))),

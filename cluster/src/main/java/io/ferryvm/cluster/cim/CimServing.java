@@ -8,7 +8,7 @@ import io.ferryvm.cluster.api.ClusterApi;
 public final class CimServing {
     private CimServing() {}
 
-    public static CimServer start(CimServerConfig config, ClusterApi api) {
-        return CimServer.start(config, new ClusterCimBackend(api), api.system());
+    public static CimServer start(CimServerConfig config, ClusterApi api, io.ferryvm.cim.CimRequestObserver observer) {
+        return CimServer.start(config, new ClusterCimBackend(api), api.system(), observer);
     }
 }

@@ -61,7 +61,7 @@ final class DemoCommand implements Callable<Integer> {
             out.println("\n== 3. live-migrate 'web' while it writes 64 MiB/s");
             String from = hostOf(c, "web");
             String to = otherHost(c, from);
-            JsonNode s1 = MigrationFollower.startAndFollow(c, out, true, Duration.ofMinutes(5), () -> c.post("/api/migrations",
+            JsonNode s1 = MigrationFollower.startAndFollow(c, new Progress(out, Progress.detect(false), "migrate web"), Duration.ofMinutes(5), () -> c.post("/api/migrations",
                     new RestApi.MigrationRequestBody("web", to, MigrationOptions.DEFAULT)).get("migrationId").asText());
             out.println(Tables.summary(s1));
 

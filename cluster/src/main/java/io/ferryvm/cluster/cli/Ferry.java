@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 
 /** The {@code ferry} command line. Errors are printed as one clear line, never as a stack trace. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
-        description = "Moves running virtual machines between hosts and carries VM appliances between platforms.",
+        description = {"Moves running virtual machines between hosts and carries VM appliances between platforms.",
+                "Global option: --log-format text|json (logs on stderr; json is one object per line)."},
         subcommands = {RunCommand.class, UpCommand.class, DemoCommand.class, NodeCommand.class, StatusCommand.class,
                 VmCommand.class, MigrateCommand.class, HostCommand.class, OvfCommand.class, CimUserCommand.class})
 public final class Ferry implements Runnable {
@@ -19,7 +20,32 @@ public final class Ferry implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        System.exit(execute(logFormat(args)));
+    }
+
+    /**
+     * Takes {@code --log-format text|json} (anywhere on the line) out of the arguments and sets it for
+     * logback before the first logger exists; FERRY_LOG_FORMAT in the environment does the same.
+     */
+    static String[] logFormat(String[] args) {
+        java.util.List<String> rest = new java.util.ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String value = null;
+            if (args[i].equals("--log-format") && i + 1 < args.length) {
+                value = args[++i];
+            } else if (args[i].startsWith("--log-format=")) {
+                value = args[i].substring("--log-format=".length());
+            } else {
+                rest.add(args[i]);
+                continue;
+            }
+            if (!value.equals("text") && !value.equals("json")) {
+                System.err.println("ferry: --log-format '" + value + "': use text or json");
+                System.exit(2);
+            }
+            System.setProperty("FERRY_LOG_FORMAT", value);
+        }
+        return rest.toArray(String[]::new);
     }
 
     /** Runs the CLI and returns its exit code (tests call this). */

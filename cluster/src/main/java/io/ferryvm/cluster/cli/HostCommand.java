@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code ferry host ...}: list, show (NUMA topology with pinned vCPUs), evacuate. */
@@ -84,14 +85,46 @@ final class HostCommand implements Runnable {
         @Parameters(description = "Host name.")
         String host;
 
+        @Option(names = "--no-wait", description = "Return once the plan is accepted.")
+        boolean noWait;
+
+        @Option(names = "--json", description = "Progress and the reports as JSON lines (for scripts).")
+        boolean json;
+
+        @Option(names = "--timeout", defaultValue = "1800", description = "Seconds to wait for every migration (default ${DEFAULT-VALUE}).")
+        long timeout;
+
         @Override
         public Integer call() {
-            JsonNode plan = api.client().post("/api/hosts/" + host + "/evacuate", null);
-            for (JsonNode m : plan.get("moves")) {
-                System.out.println("  " + m.get("vmName").asText() + ": " + m.get("from").asText() + " -> " + m.get("to").asText());
+            FerryClient c = api.client();
+            if (noWait) {
+                JsonNode plan = c.post("/api/hosts/" + host + "/evacuate", null);
+                for (JsonNode m : plan.get("moves")) {
+                    System.out.println("  " + m.get("vmName").asText() + ": " + m.get("from").asText() + " -> " + m.get("to").asText());
+                }
+                System.out.println(host + " is draining; " + plan.get("moves").size() + " migration(s) planned");
+                return 0;
             }
-            System.out.println(host + " is draining; " + plan.get("moves").size() + " migration(s) planned");
-            return 0;
+            Progress progress = new Progress(System.out, Progress.detect(json), "evacuate " + host, "VMs", System::nanoTime);
+            List<JsonNode> ends = MigrationFollower.evacuateAndFollow(c, progress, java.time.Duration.ofSeconds(timeout),
+                    () -> c.post("/api/hosts/" + host + "/evacuate", null));
+            int failed = 0;
+            for (JsonNode s : ends) {
+                failed += s.get("success").asBoolean() ? 0 : 1;
+                if (json) {
+                    System.out.println(FerryClient.JSON.createObjectNode().put("event", "migration-ended").set("summary", s));
+                } else {
+                    System.out.println(Tables.summary(s));
+                }
+            }
+            String done = host + " is draining; " + ends.size() + " migration(s) ended, " + failed + " failed";
+            if (json) {
+                System.out.println(FerryClient.JSON.createObjectNode().put("event", "evacuation-ended").put("host", host)
+                        .put("migrations", ends.size()).put("failed", failed));
+            } else {
+                System.out.println(done);
+            }
+            return failed == 0 ? 0 : 1;
         }
     }
 }

@@ -52,6 +52,9 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--no-wait", description = "Return once the migration started.")
     boolean noWait;
 
+    @Option(names = "--json", description = "Progress and the report as JSON lines (for scripts).")
+    boolean json;
+
     @Override
     public Integer call() {
         FerryClient c = api.client();
@@ -64,12 +67,17 @@ final class MigrateCommand implements Callable<Integer> {
             System.out.println("migration " + a.get("migrationId").asText() + " of " + vm + " to " + a.get("target").asText() + " started");
             return 0;
         }
-        JsonNode s = MigrationFollower.startAndFollow(c, System.out, true, Duration.ofSeconds(timeout + 30), () -> {
+        Progress progress = new Progress(System.out, Progress.detect(json), "migrate " + vm);
+        JsonNode s = MigrationFollower.startAndFollow(c, progress, Duration.ofSeconds(timeout + 30), () -> {
             JsonNode a = c.post("/api/migrations", body);
-            System.out.println("migrating " + vm + " to " + a.get("target").asText() + " (migration " + a.get("migrationId").asText() + ")");
+            progress.message("migrating " + vm + " to " + a.get("target").asText() + " (migration " + a.get("migrationId").asText() + ")");
             return a.get("migrationId").asText();
         });
-        System.out.println(Tables.summary(s));
+        if (json) {
+            System.out.println(FerryClient.JSON.createObjectNode().put("event", "migration-ended").set("summary", s));
+        } else {
+            System.out.println(Tables.summary(s));
+        }
         return s.get("success").asBoolean() ? 0 : 1;
     }
 }

@@ -64,36 +64,22 @@ final class OvfCommand implements Runnable {
         return Signing.certificates(Files.readString(pem, StandardCharsets.US_ASCII), pem.toString());
     }
 
-    /** A one-line progress bar on stderr, redrawn at most every 1% or 200 ms. */
+    /** The ovf module's progress callbacks shown as a {@link Progress}: a bar or plain lines on stderr, JSON on stdout. */
     static final class Bar implements OvfImporter.Progress {
-        private final PrintStream err = System.err;
-        private final long started = System.nanoTime();
-        private long lastDraw;
-        private boolean drawn;
+        private final Progress progress;
+
+        Bar(String what, boolean json) {
+            Progress.Mode mode = Progress.detect(json);
+            this.progress = new Progress(mode == Progress.Mode.JSON ? System.out : System.err, mode, what);
+        }
 
         @Override
         public void update(String what, long done, long total) {
-            long now = System.nanoTime();
-            if (now - lastDraw < 200_000_000L && (total <= 0 || done < total)) {
-                return;
-            }
-            lastDraw = now;
-            double secs = Math.max(1e-3, (now - started) / 1e9);
-            String rate = String.format(Locale.ROOT, "%.0f MB/s", done / secs / 1e6);
-            if (total > 0) {
-                int pct = (int) Math.min(100, done * 100 / total);
-                String bar = "#".repeat(pct / 4) + " ".repeat(25 - pct / 4);
-                err.printf(Locale.ROOT, "\r%s [%s] %3d%% %s / %s  %s ", what, bar, pct, Sizes.human(done), Sizes.human(total), rate);
-            } else {
-                err.printf(Locale.ROOT, "\r%s %s  %s ", what, Sizes.human(done), rate);
-            }
-            drawn = true;
+            progress.update(what, done, total, Double.NaN, "");
         }
 
         void end() {
-            if (drawn) {
-                err.println();
-            }
+            progress.end();
         }
     }
 
@@ -181,16 +167,28 @@ final class OvfCommand implements Runnable {
         @Option(names = "--strict", description = "Refuse unknown sections marked ovf:required (DSP0243); default: warn.")
         boolean strict;
 
+        @Option(names = "--json", description = "Progress and the result as JSON lines (for scripts).")
+        boolean json;
+
         @Override
         public Integer call() throws IOException {
             OvfImporter.Options o = new OvfImporter.Options(io.ferryvm.ovf.Limits.DEFAULT,
                     new VmSpecMapper.Options(option, props(props), Map.of(), strict), requireManifest, requireSignature, certs(trust), schemas);
-            Bar bar = new Bar();
+            Bar bar = new Bar("import", json);
             OvfImporter.Result r;
             try {
                 r = new OvfImporter(o, bar).importPackage(source, target);
             } finally {
                 bar.end();
+            }
+            if (json) {
+                com.fasterxml.jackson.databind.node.ObjectNode end = FerryClient.JSON.createObjectNode().put("event", "import-ended")
+                        .put("summary", r.summary());
+                com.fasterxml.jackson.databind.node.ArrayNode w = end.putArray("warnings");
+                r.findings().stream().filter(f -> !f.isError()).forEach(f -> w.add(f.toString()));
+                r.warnings().forEach(w::add);
+                System.out.println(end);
+                return 0;
             }
             r.findings().stream().filter(f -> !f.isError()).forEach(f -> System.out.println(f));
             r.warnings().forEach(w -> System.out.println("warning: " + w));
@@ -225,6 +223,9 @@ final class OvfCommand implements Runnable {
         @Option(names = "--cert", description = "PEM certificate (chain) of the signer.")
         Path cert;
 
+        @Option(names = "--json", description = "Progress and the result as JSON lines (for scripts).")
+        boolean json;
+
         @Override
         public Integer call() throws IOException {
             List<VmSpec> vms = new ArrayList<>();
@@ -238,12 +239,20 @@ final class OvfCommand implements Runnable {
             OvfExporter.Options o = new OvfExporter.Options(v, OvfExporter.Target.valueOf(target.toUpperCase(Locale.ROOT)),
                     digest == null ? null : Digest.valueOf(digest.toUpperCase(Locale.ROOT).replace("-", "")), !folder,
                     key == null ? null : Signing.privateKey(Files.readString(key), key.toString()), certs(cert));
-            Bar bar = new Bar();
+            Bar bar = new Bar("export", json);
             OvfExporter.Result r;
             try {
                 r = new OvfExporter(o, bar).export(vms, output);
             } finally {
                 bar.end();
+            }
+            if (json) {
+                com.fasterxml.jackson.databind.node.ObjectNode end = FerryClient.JSON.createObjectNode().put("event", "export-ended")
+                        .put("vms", vms.size()).put("output", r.output().toString()).put("bytes", r.bytes())
+                        .put("seconds", r.elapsed().toNanos() / 1e9);
+                r.members().forEach(end.putArray("members")::add);
+                System.out.println(end);
+                return 0;
             }
             System.out.printf(Locale.ROOT, "exported %d VM(s) to %s: %s, %d bytes in %.2f s%n", vms.size(), r.output(), r.members(), r.bytes(),
                     r.elapsed().toNanos() / 1e9);

@@ -45,17 +45,6 @@ final class Tables {
     static final List<String> VM_HEADER = List.of("NAME", "HOST", "STATUS", "VCPUS", "MEMORY", "PROGRAM", "STEPS", "ID");
 
     /** "[#########-----------] iteration 3  412.0 MiB sent, 12.0 MiB left  dirty 80.1 MiB/s  expected downtime 20 ms" */
-    static String progressBar(JsonNode p) {
-        long sent = p.get("transferredBytes").asLong();
-        long left = p.get("remainingBytes").asLong();
-        double frac = sent + left == 0 ? 0 : sent / (double) (sent + left);
-        int filled = (int) Math.round(frac * 30);
-        return String.format(Locale.ROOT, "[%s%s] %-10s it %-3d %s sent, %s left, dirty %.1f MiB/s, est. downtime %d ms, throttle %d%%",
-                "#".repeat(filled), "-".repeat(30 - filled), p.get("phase").asText().toLowerCase(Locale.ROOT),
-                p.get("iteration").asInt(), Sizes.human(sent), Sizes.human(left), p.get("dirtyRateMiBps").asDouble(),
-                p.get("expectedDowntimeMs").asLong(), p.get("throttlePercent").asInt());
-    }
-
     static String summary(JsonNode s) {
         return String.format(Locale.ROOT, "%s %s -> %s: %s in %d ms, downtime %d ms (memory %d, state %d, activation %d), "
                         + "%d iterations, %s on the wire for %s of guest memory, mean %.1f MB/s%s",

@@ -10,6 +10,7 @@ import io.ferryvm.migration.Failpoints;
 import io.ferryvm.migration.TcpTransport;
 import io.ferryvm.cluster.api.ClusterApi;
 import io.ferryvm.cluster.api.ClusterEvent;
+import io.ferryvm.cluster.api.NodeMetrics;
 import io.ferryvm.cluster.api.RestApi;
 import io.ferryvm.cluster.cim.CimServing;
 import io.ferryvm.cluster.orchestrator.Orchestrator;
@@ -66,6 +67,7 @@ public final class FerryNode implements AutoCloseable {
         this.migrations = new MigrationAgent(host, config.dataPlane().equals(NodeConfig.PEKKO_TCP)
                 ? new io.ferryvm.cluster.dataplane.PekkoStreamsTransport(this::system, config.bindHost())
                 : new TcpTransport(config.bindHost()), Failpoints.fromEnvironment());
+        NodeMetrics metrics = new NodeMetrics();
         CompletableFuture<Refs> refs = new CompletableFuture<>();
         String address = "pekko://ferry@" + config.bindHost() + ":" + config.port();
         this.system = ActorSystem.create(Behaviors.setup(ctx -> {
@@ -74,7 +76,7 @@ public final class FerryNode implements AutoCloseable {
             org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData.get(ctx.getSystem());
             ActorRef<Topic.Command<ClusterEvent>> topic = ctx.spawn(Topic.create(ClusterEvent.class, "ferry-events"), "events");
             ActorRef<OrchestratorProtocol.Command> proxy = ClusterSingleton.get(ctx.getSystem()).init(
-                    SingletonActor.of(Behaviors.supervise(Orchestrator.create(new Placements(), topic, config.haRestartDelay()))
+                    SingletonActor.of(Behaviors.supervise(Orchestrator.create(new Placements(metrics.placementObserver()), topic, config.haRestartDelay()))
                             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2)),
                             "orchestrator")
                             .withStopMessage(OrchestratorProtocol.Stop.INSTANCE));
@@ -97,7 +99,7 @@ public final class FerryNode implements AutoCloseable {
         if (config.apiPort() > 0) {
             try {
                 this.binding = Http.get(system).newServerAt(config.apiHost(), config.apiPort())
-                        .bind(new RestApi(api, system, config.stateDir().resolve("images")).routes()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                        .bind(new RestApi(api, system, config.stateDir().resolve("images"), metrics).routes()).toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 system.terminate();
                 host.close();
@@ -109,7 +111,7 @@ public final class FerryNode implements AutoCloseable {
             this.binding = null;
         }
         try {
-            this.cim = config.cim() == null ? null : CimServing.start(config.cim(), api);
+            this.cim = config.cim() == null ? null : CimServing.start(config.cim(), api, metrics.cimObserver());
         } catch (RuntimeException e) {
             close();
             throw e;

@@ -35,6 +35,7 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
  * orchestrator that takes over after a failover sees the draining host and finishes the job.
  */
 final class MigrationCoordinator {
+    private static final org.slf4j.Logger REPORTS = org.slf4j.LoggerFactory.getLogger("ferry.migration");
     /** Plan moves (evacuation, rebalance) running at once, cluster-wide. */
     static final int MAX_CONCURRENT = 2;
     /** Migrations a host takes part in at once (as source or target), like vMotion's per-host limit. */
@@ -247,7 +248,8 @@ final class MigrationCoordinator {
         MigrationView v = views.get(s.migrationId());
         views.put(s.migrationId(), new MigrationView(s.migrationId(), job.vm(), job.vmName(), job.source(), job.target(),
                 s.success() ? "completed" : "failed", v == null ? null : v.progress(), s));
-        ctx.getLog().info(s.line());
+        // One greppable line per migration, on its own logger so it shows at the default WARN level too.
+        REPORTS.info(s.line());
         events.tell(Topic.publish(new ClusterEvent.Migration(null, s)));
         refreshHost.accept(job.source()); // both ends' fresh status, not the MIGRATING one from before the end
         refreshHost.accept(job.target());

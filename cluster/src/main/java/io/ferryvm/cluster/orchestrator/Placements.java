@@ -35,6 +35,31 @@ public final class Placements {
     /** A move of a plan, for the coordinator. */
     record Move(UUID vm, String to) {}
 
+    /** Told how long each placement decision took: kind (new, on-host, migration), outcome (placed, rejected). */
+    @FunctionalInterface
+    public interface Observer {
+        Observer NONE = (kind, outcome, nanos) -> { };
+
+        void decided(String kind, String outcome, long nanos);
+    }
+
+    private final Observer observer;
+
+    public Placements() {
+        this(Observer.NONE);
+    }
+
+    public Placements(Observer observer) {
+        this.observer = observer;
+    }
+
+    private Fit timed(String kind, java.util.function.Supplier<Fit> decision) {
+        long started = System.nanoTime();
+        Fit f = decision.get();
+        observer.decided(kind, f instanceof Placement ? "placed" : "rejected", System.nanoTime() - started);
+        return f;
+    }
+
     private final ClusterScheduler scheduler = new ClusterScheduler(
             new ClusterScheduler.Config(ClusterScheduler.Policy.PACK, CPU_OVERCOMMIT, 4, 64));
     private final Set<String> hosts = new HashSet<>();
@@ -90,7 +115,7 @@ public final class Placements {
     /** Chooses and reserves the best host for a new VM (or an HA restart); the fit says why not. */
     Fit placeNew(VmSpec spec) {
         scheduler.release(spec.id());
-        Fit f = safe(() -> scheduler.place(VmRequest.of(spec)));
+        Fit f = timed("new", () -> safe(() -> scheduler.place(VmRequest.of(spec))));
         if (f instanceof Placement p) {
             pending.put(spec.id(), p.host());
         }
@@ -100,7 +125,7 @@ public final class Placements {
     /** Reserves a named host for a new VM. */
     Fit placeOn(VmSpec spec, String host) {
         scheduler.release(spec.id());
-        Fit f = safe(() -> scheduler.placeOn(VmRequest.of(spec), host));
+        Fit f = timed("on-host", () -> safe(() -> scheduler.placeOn(VmRequest.of(spec), host)));
         if (f instanceof Placement p) {
             pending.put(spec.id(), p.host());
         }
@@ -121,7 +146,7 @@ public final class Placements {
         if (scheduler.hostOf(spec.id()).isEmpty()) {
             safe(() -> scheduler.placeOn(VmRequest.of(spec), from)); // not recorded yet (a report is on its way)
         }
-        Fit f = safe(() -> scheduler.move(spec.id(), to));
+        Fit f = timed("migration", () -> safe(() -> scheduler.move(spec.id(), to)));
         if (f instanceof Placement p) {
             pending.put(spec.id(), p.host());
         }

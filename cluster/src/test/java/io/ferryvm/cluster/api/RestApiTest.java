@@ -143,6 +143,8 @@ class RestApiTest {
         sse.setDaemon(true);
         sse.start();
         await().until(() -> call("GET", "/api/vms/mig", null).body().get("info").get("steps").asLong() > 0);
+        java.util.Map<String, Double> before = PromText.parse(call("GET", "/metrics", null).raw());
+        assertEquals(0.0, PromText.sum(before, "ferry_migrations_total"), "no migration yet");
         Res started = call("POST", "/api/migrations", "{\"vm\":\"mig\",\"to\":\"host2\",\"options\":{\"downtimeLimitMs\":300,"
                 + "\"bandwidthMiBps\":0,\"channels\":2,\"compression\":\"lz4\",\"autoConverge\":true,\"postCopy\":false,"
                 + "\"maxIterations\":30,\"timeoutSeconds\":0}}");
@@ -152,6 +154,16 @@ class RestApiTest {
         assertTrue(call("GET", "/api/migrations/" + id, null).body().get("summary").get("success").asBoolean());
         assertEquals("host2", call("GET", "/api/vms/mig", null).body().get("host").asText());
         await().atMost(Duration.ofMinutes(1)).until(() -> seen.get().startsWith("event:migration-ended"));
+        // /metrics moved: the migration is counted, its bytes and pages by codec, its downtime observed.
+        java.util.Map<String, Double> after = PromText.parse(call("GET", "/metrics", null).raw());
+        assertEquals(1.0, after.get("ferry_migrations_total{outcome=\"succeeded\"}"), after.toString());
+        assertTrue(after.get("ferry_migration_wire_bytes_total") > 0, after.toString());
+        assertTrue(PromText.sum(after, "ferry_migration_pages_total{") > 0, after.toString());
+        assertEquals(1.0, after.get("ferry_migration_downtime_seconds_count"), after.toString());
+        assertTrue(after.containsKey("jvm_memory_used_bytes{area=\"heap\"}"), "JVM basics: " + after.keySet());
+        assertTrue(after.get("ferry_placement_duration_seconds_count{kind=\"migration\",outcome=\"placed\"}") >= 1, after.toString());
+        await().atMost(Duration.ofSeconds(30)).until(() -> PromText.parse(call("GET", "/metrics", null).raw())
+                .getOrDefault("ferry_vm_dirty_bytes_per_second{host=\"host2\",vm=\"mig\"}", 0.0) > 0);
         assertEquals(200, call("GET", "/api/migrations", null).status());
 
         assertError(call("POST", "/api/migrations", "{\"vm\":\"nope\",\"to\":\"host1\"}"), 404, "not_found", "nope");
@@ -172,6 +184,24 @@ class RestApiTest {
         Res r = call("POST", "/api/vms/import", "{\"source\":\"" + ova + "\",\"start\":true}");
         assertEquals(201, r.status(), r.raw());
         assertEquals("appliance", r.body().get("vms").get(0).get("spec").get("name").asText());
+
+        // The same kind of package uploaded as the body (the console's upload); a bad name or body is a clear 400.
+        io.ferryvm.core.VmSpec second = io.ferryvm.core.VmSpec.of("uploaded", 1, 16L << 20, new io.ferryvm.core.guest.Workload.Idle());
+        Path ova2 = tmp.resolve("uploaded.ova");
+        new io.ferryvm.ovf.OvfExporter(io.ferryvm.ovf.OvfExporter.Options.DEFAULT, io.ferryvm.ovf.OvfImporter.Progress.NONE)
+                .export(java.util.List.of(second), ova2);
+        HttpResponse<String> up = http.send(HttpRequest.newBuilder(URI.create(base + "/api/vms/import/upload?name=uploaded.ova&start=false"))
+                .header("Content-Type", "application/octet-stream").POST(HttpRequest.BodyPublishers.ofFile(ova2)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, up.statusCode(), up.body());
+        assertTrue(up.body().contains("\"uploaded\""), up.body());
+        HttpResponse<String> notOva = http.send(HttpRequest.newBuilder(URI.create(base + "/api/vms/import/upload?name=../../etc/passwd"))
+                .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, notOva.statusCode(), notOva.body());
+        assertTrue(notOva.body().contains("only an OVA archive"), notOva.body());
+        HttpResponse<String> garbage = http.send(HttpRequest.newBuilder(URI.create(base + "/api/vms/import/upload?name=junk.ova"))
+                .POST(HttpRequest.BodyPublishers.ofString("not a tar archive at all")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, garbage.statusCode(), garbage.body());
         assertEquals(2, call("GET", "/api/vms/appliance", null).body().get("spec").get("vcpus").asInt());
         assertEquals("RUNNING", call("GET", "/api/vms/appliance", null).body().get("info").get("status").asText());
         Path broken = tmp.resolve("broken.ova");

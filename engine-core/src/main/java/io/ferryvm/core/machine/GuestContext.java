@@ -15,6 +15,8 @@ public final class GuestContext {
     private final int vcpuCount;
     // Set by a task on the vCPU thread between batches: plain field, may be hoisted within a batch.
     private MissingPages missing;
+    // Owner-thread count of page writes; the vCPU publishes it after each batch (the console's dirty rate).
+    private long pageWrites;
 
     GuestContext(GuestMemory memory, PageTracker tracker, SerialDevice serial, int vcpuIndex, int vcpuCount) {
         this.memory = memory;
@@ -34,6 +36,10 @@ public final class GuestContext {
 
     public long memorySize() {
         return memory.size();
+    }
+
+    long pageWrites() {
+        return pageWrites;
     }
 
     void setMissing(MissingPages m) {
@@ -56,6 +62,7 @@ public final class GuestContext {
         fault(addr);
         memory.slab(addr).put(GuestMemory.offset(addr), value);
         tracker.mark(addr >>> GuestMemory.PAGE_SHIFT);
+        pageWrites++;
     }
 
     /** Adds one (mod 256) to the byte at addr: the pagewalk guest's instruction. */
@@ -65,6 +72,7 @@ public final class GuestContext {
         int o = GuestMemory.offset(addr);
         s.put(o, (byte) (s.get(o) + 1));
         tracker.mark(addr >>> GuestMemory.PAGE_SHIFT);
+        pageWrites++;
     }
 
     /** Little-endian long at an 8-byte-aligned address. */
@@ -78,6 +86,7 @@ public final class GuestContext {
         fault(addr);
         memory.slab(addr).putLong(GuestMemory.offset(addr), value);
         tracker.mark(addr >>> GuestMemory.PAGE_SHIFT);
+        pageWrites++;
     }
 
     public void serialOut(byte b) {

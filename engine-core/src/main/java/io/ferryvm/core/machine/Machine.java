@@ -22,6 +22,11 @@ public final class Machine implements AutoCloseable {
     private final SerialDevice serial;
     private final List<Vcpu> vcpus;
     private volatile MissingPages missing;
+    // Dirty-rate meter: the rate of the last window of at least a second (guarded by meterLock).
+    private final Object meterLock = new Object();
+    private long meterNanos = System.nanoTime();
+    private long meterWrites;
+    private double dirtyRateMiBps;
     private boolean started;
     private boolean closed;
 
@@ -158,6 +163,33 @@ public final class Machine implements AutoCloseable {
             s[v.index()] = v.steps();
         }
         return s;
+    }
+
+    /** Guest page writes so far, all vCPUs. */
+    public long pageWrites() {
+        long t = 0;
+        for (Vcpu v : vcpus) {
+            t += v.pageWrites();
+        }
+        return t;
+    }
+
+    /**
+     * The guest's dirty rate in MiB/s: page writes times the page size over the last window of at least a
+     * second (an upper bound of the distinct pages dirtied, which only the dirty log knows while it runs).
+     */
+    public double dirtyRateMiBps() {
+        synchronized (meterLock) {
+            long now = System.nanoTime();
+            long elapsed = now - meterNanos;
+            if (elapsed >= 1_000_000_000L) {
+                long writes = pageWrites();
+                dirtyRateMiBps = (writes - meterWrites) * (double) GuestMemory.PAGE_SIZE / (1 << 20) / (elapsed / 1e9);
+                meterWrites = writes;
+                meterNanos = now;
+            }
+            return dirtyRateMiBps;
+        }
     }
 
     public long totalSteps() {

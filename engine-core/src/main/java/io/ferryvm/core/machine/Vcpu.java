@@ -63,6 +63,7 @@ public final class Vcpu implements PageTracker.Owner, Migratable<VcpuState> {
     private volatile long stepLimit = Long.MAX_VALUE;
     private volatile List<Integer> cpus;
     private volatile long publishedSteps;
+    private volatile long publishedPageWrites;
     private volatile int tid = -1;
     private volatile Throwable crash;
     private volatile RunState runState = RunState.NEW;
@@ -94,6 +95,11 @@ public final class Vcpu implements PageTracker.Owner, Migratable<VcpuState> {
     /** Steps run so far (published after every batch). */
     public long steps() {
         return publishedSteps;
+    }
+
+    /** Guest page writes so far on this vCPU (published after every batch; not part of the saved state). */
+    public long pageWrites() {
+        return publishedPageWrites;
     }
 
     /** Native thread id once the thread runs (Linux), -1 before or elsewhere. */
@@ -297,6 +303,7 @@ public final class Vcpu implements PageTracker.Owner, Migratable<VcpuState> {
                 long done = program.run(ctx, regs, batch);
                 steps += done;
                 publishedSteps = steps;
+                publishedPageWrites = ctx.pageWrites();
                 if (done == 0) {
                     runState = RunState.HALTED;
                     LockSupport.park(this); // the program halted (idle): wait to be poked
