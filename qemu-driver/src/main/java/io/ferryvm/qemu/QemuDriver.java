@@ -33,10 +33,27 @@ public final class QemuDriver implements HypervisorDriver {
     private final QemuConfig config;
     private final Accelerator accelerator;
     private final Map<UUID, QemuGuest> guests = new ConcurrentHashMap<>();
+    private final Path sockets;
 
     public QemuDriver(QemuConfig config) {
         this.config = config;
         this.accelerator = config.accelerator().resolve(Path.of("/dev/kvm"));
+        try {
+            // Unix socket paths are limited to 107 bytes, so sockets live in a short private directory, not runDir.
+            this.sockets = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "ferry-qemu",
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new QemuException(QemuException.Kind.IO, "cannot create the QEMU socket directory: " + e.getMessage(), e);
+        }
+    }
+
+    /** A unix socket path for one guest (sockets are short-lived; the name says which). */
+    Path socket(VmSpec spec, String what) {
+        Path p = sockets.resolve(spec.id().toString().substring(0, 8) + "-" + what + ".sock");
+        if (p.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {
+            throw new QemuException(QemuException.Kind.INVALID_SPEC, "unix socket path " + p + " is longer than 107 bytes (set java.io.tmpdir shorter)");
+        }
+        return p;
     }
 
     @Override
@@ -123,6 +140,14 @@ public final class QemuDriver implements HypervisorDriver {
             g.close();
             forget(g);
         }
+        try (var s = Files.list(sockets)) {
+            for (Path p : s.toList()) {
+                Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(sockets);
+        } catch (IOException ignored) {
+            // a leftover empty directory in tmp is harmless
+        }
     }
 
     private QemuGuest spawn(VmSpec spec, Binding binding, boolean incoming) {
@@ -137,7 +162,7 @@ public final class QemuDriver implements HypervisorDriver {
             throw new CoreException(CoreException.Kind.ALREADY_EXISTS, "QEMU guest " + spec.id() + " (" + spec.name() + ") already runs on this host");
         }
         Path dir = config.runDir().resolve(spec.name() + "-" + spec.id().toString().substring(0, 8) + (incoming ? "-in" : ""));
-        Path sock = dir.resolve("qmp.sock");
+        Path sock = socket(spec, incoming ? "qmp-in" : "qmp");
         try {
             Files.createDirectories(dir);
             Files.deleteIfExists(sock);
@@ -164,7 +189,7 @@ public final class QemuDriver implements HypervisorDriver {
                 }
                 throw e;
             }
-            QemuGuest g = new QemuGuest(spec, p, qmp, dir, accelerator, incoming);
+            QemuGuest g = new QemuGuest(this, spec, p, qmp, dir, accelerator, incoming);
             try {
                 pin(g, binding);
             } catch (RuntimeException e) {

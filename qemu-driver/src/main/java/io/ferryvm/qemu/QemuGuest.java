@@ -31,7 +31,10 @@ public final class QemuGuest implements AutoCloseable {
     private volatile boolean gone;
     private volatile String migrationStatus = "none";
 
-    QemuGuest(VmSpec spec, Process process, QmpClient qmp, Path dir, Accelerator accelerator, boolean incoming) {
+    private final QemuDriver driver;
+
+    QemuGuest(QemuDriver driver, VmSpec spec, Process process, QmpClient qmp, Path dir, Accelerator accelerator, boolean incoming) {
+        this.driver = driver;
         this.spec = spec;
         this.process = process;
         this.qmp = qmp;
@@ -186,6 +189,11 @@ public final class QemuGuest implements AutoCloseable {
     /** QEMU's own stderr (its warnings and errors). */
     public Path qemuLog() {
         return dir.resolve("qemu.log");
+    }
+
+    /** A unix socket path for this guest (short, in the driver's private directory). */
+    Path socket(String what) {
+        return driver.socket(spec, what);
     }
 
     public Path directory() {
