@@ -29,6 +29,11 @@ public record PageWalkGuest(Path disk, long walkStart, long walkEnd) {
 
     /** Assembles the guest into dir/pagewalk.raw with as and ld; NOT_INSTALLED when binutils is missing. */
     public static PageWalkGuest build(Path dir, long walkStart, long walkEnd) {
+        return build(dir, walkStart, walkEnd, false);
+    }
+
+    /** As {@link #build(Path, long, long)}; with randomFill the range is first filled with random bytes (incompressible pages). */
+    public static PageWalkGuest build(Path dir, long walkStart, long walkEnd, boolean randomFill) {
         PageWalkGuest g = new PageWalkGuest(dir.resolve("pagewalk.raw"), walkStart, walkEnd);
         try {
             Files.createDirectories(dir);
@@ -41,7 +46,7 @@ public record PageWalkGuest(Path disk, long walkStart, long walkEnd) {
             }
             Path obj = dir.resolve("pagewalk.o");
             Path bin = dir.resolve("pagewalk.bin");
-            run(dir, List.of("as", "--32", "-defsym", "WALK_START=" + walkStart, "-defsym", "WALK_END=" + walkEnd, "-o", obj.toString(), src.toString()));
+            run(dir, List.of("as", "--32", "-defsym", "WALK_START=" + walkStart, "-defsym", "WALK_END=" + walkEnd, "-defsym", "FILL=" + (randomFill ? 1 : 0), "-o", obj.toString(), src.toString()));
             run(dir, List.of("ld", "-m", "elf_i386", "-Ttext", "0x7c00", "--oformat", "binary", "-e", "start", "-o", bin.toString(), obj.toString()));
             byte[] sector = Files.readAllBytes(bin);
             if (sector.length != 512 || (sector[510] & 0xff) != 0x55 || (sector[511] & 0xff) != 0xaa) {
