@@ -44,6 +44,9 @@ final class Tunnel {
         private final CompletableFuture<Stats> done = new CompletableFuture<>();
         private volatile SocketChannel qemu;
         private volatile FrameChannel channel;
+        private final Object window = new Object();
+        private long acked;
+        private boolean ackerDone;
 
         Sender(Path socket, Transport transport, Endpoint target, byte[] token, boolean lz4, long bytesPerSecond) throws IOException {
             this.socket = socket;
@@ -75,9 +78,13 @@ final class Tunnel {
                 channel = transport.connect(target);
                 TunnelWire.Encoder enc = new TunnelWire.Encoder(channel, lz4);
                 enc.hello(token);
+                Thread acks = new Thread(this::readAcks, "tunnel-acks-" + socket.getFileName());
+                acks.setDaemon(true);
+                acks.start();
                 ByteBuffer buf = ByteBuffer.allocateDirect(TunnelWire.MAX_CHUNK);
                 long start = System.nanoTime();
                 while (true) {
+                    awaitWindow(enc.streamBytes());
                     buf.clear();
                     int n = qemu.read(buf);
                     if (n < 0) {
@@ -88,11 +95,65 @@ final class Tunnel {
                     pace(start, enc.wireBytes());
                 }
                 enc.end();
+                // Close only once the target acknowledged the whole stream: closing a TCP socket with unread
+                // acknowledgements in its buffer sends a reset that can destroy the stream's tail in flight.
+                synchronized (window) {
+                    while (acked < enc.streamBytes() && !ackerDone) {
+                        window.wait();
+                    }
+                    if (acked < enc.streamBytes()) {
+                        throw new IOException("the target acknowledged " + acked + " of " + enc.streamBytes() + " stream bytes");
+                    }
+                }
                 done.complete(new Stats(enc.streamBytes(), enc.wireBytes()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                done.completeExceptionally(new QemuException(QemuException.Kind.MIGRATION, "tunnel to " + target + ": interrupted"));
             } catch (IOException | RuntimeException e) {
                 done.completeExceptionally(new QemuException(QemuException.Kind.MIGRATION, "tunnel to " + target + ": " + e.getMessage(), e));
             } finally {
                 close();
+            }
+        }
+
+        /** Blocks while more than WINDOW stream bytes are unacknowledged (QEMU then blocks on its socket: backpressure). */
+        private void awaitWindow(long sent) throws IOException {
+            synchronized (window) {
+                while (sent - acked > TunnelWire.WINDOW) {
+                    if (ackerDone) {
+                        throw new IOException("the target stopped acknowledging (channel closed)");
+                    }
+                    try {
+                        window.wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted waiting for the target's acknowledgement");
+                    }
+                }
+            }
+        }
+
+        private void readAcks() {
+            TunnelWire.Decoder dec = new TunnelWire.Decoder(channel);
+            try {
+                TunnelWire.Frame f;
+                while ((f = dec.next()) != null) {
+                    if (f.type() != TunnelWire.ACK) {
+                        throw new QemuException(QemuException.Kind.CORRUPT_STREAM, "tunnel to " + target + ": frame type " + f.type() + " from the target");
+                    }
+                    long n = f.data().getLong(0);
+                    synchronized (window) {
+                        acked = Math.max(acked, n);
+                        window.notifyAll();
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // the channel closed or misbehaved: the sender sees ackerDone and fails if it still needs acks
+            } finally {
+                synchronized (window) {
+                    ackerDone = true;
+                    window.notifyAll();
+                }
             }
         }
 
@@ -172,20 +233,27 @@ final class Tunnel {
                 }
                 listener.close();
                 qemu = SocketChannel.open(UnixDomainSocketAddress.of(qemuSocket));
+                TunnelWire.Encoder acks = new TunnelWire.Encoder(channel, false);
+                long lastAck = 0;
                 while (true) {
                     TunnelWire.Frame f = dec.next();
                     if (f == null) {
                         throw new QemuException(QemuException.Kind.MIGRATION, "tunnel from " + channel.name() + " closed before END");
                     }
                     if (f.type() == TunnelWire.END) {
+                        acks.ack(dec.streamBytes());
                         break;
                     }
-                    if (f.type() == TunnelWire.HELLO) {
-                        throw new QemuException(QemuException.Kind.CORRUPT_STREAM, "tunnel from " + channel.name() + ": a second HELLO");
+                    if (f.type() == TunnelWire.HELLO || f.type() == TunnelWire.ACK) {
+                        throw new QemuException(QemuException.Kind.CORRUPT_STREAM, "tunnel from " + channel.name() + ": unexpected frame type " + f.type());
                     }
                     ByteBuffer data = f.data();
                     while (data.hasRemaining()) {
                         qemu.write(data);
+                    }
+                    if (dec.streamBytes() - lastAck >= TunnelWire.WINDOW / 4) {
+                        lastAck = dec.streamBytes();
+                        acks.ack(lastAck);
                     }
                 }
                 done.complete(new Stats(dec.streamBytes(), dec.wireBytes()));

@@ -21,7 +21,11 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  *  RAW    payload = the stream bytes as they are (LZ4 did not shrink them, or compression is off)
  *  LZ4    payload = one LZ4 block that decodes to exactly "raw length" bytes
  *  END    payload = u64 total stream bytes sent (the receiver checks it got exactly that many)
+ *  ACK    payload = u64 stream bytes written into the target QEMU so far (target to source: flow control)
  * </pre>
+ * Flow control: the sender keeps at most {@link #WINDOW} stream bytes unacknowledged. Without it, LZ4's
+ * ratio on sparse pages lets socket buffers hide hundreds of MB of raw stream, QEMU's bandwidth estimate
+ * sees only how fast Ferry reads, and the backlog lands in the downtime (measured: 1.5 s against 160 ms).
  * The decoder distrusts every field: magic, version, type, a raw length above {@link #MAX_CHUNK}, a
  * payload longer than its type allows, a CRC mismatch, or an LZ4 block of the wrong size each end the
  * stream with CORRUPT_STREAM naming the frame number and byte offset; nothing of a bad frame reaches QEMU.
@@ -36,6 +40,9 @@ final class TunnelWire {
     static final byte RAW = 2;
     static final byte LZ4 = 3;
     static final byte END = 4;
+    static final byte ACK = 5;
+    /** Unacknowledged stream bytes the sender allows in flight. */
+    static final long WINDOW = 8L << 20;
 
     private static final LZ4Factory LZ4_FACTORY = LZ4Factory.fastestInstance();
 
@@ -79,6 +86,10 @@ final class TunnelWire {
 
         void end() throws IOException {
             frame(END, 8, ByteBuffer.allocate(8).putLong(0, streamBytes));
+        }
+
+        void ack(long delivered) throws IOException {
+            frame(ACK, 8, ByteBuffer.allocate(8).putLong(0, delivered));
         }
 
         long wireBytes() {
@@ -142,13 +153,13 @@ final class TunnelWire {
             }
             int maxPayload = switch (type) {
                 case HELLO -> TOKEN_BYTES;
-                case END -> 8;
+                case END, ACK -> 8;
                 case RAW -> raw;
                 case LZ4 -> payload.capacity();
                 default -> throw corrupt(at, "unknown frame type " + type);
             };
             if (raw < 0 || raw > MAX_CHUNK || length < 0 || length > maxPayload
-                    || (type == RAW && length != raw) || ((type == HELLO || type == END) && length != maxPayload)) {
+                    || (type == RAW && length != raw) || ((type == HELLO || type == END || type == ACK) && length != maxPayload)) {
                 throw corrupt(at, "type " + type + " with raw length " + Integer.toUnsignedString(raw) + " and payload length "
                         + Integer.toUnsignedString(length) + " out of bounds (chunk <= " + MAX_CHUNK + ")");
             }

@@ -33,7 +33,7 @@ import java.util.stream.Stream;
  * target RESUME), wire bytes, and ratios against "direct" in the same run; the target's memory is checked
  * with QEMU's page-walk rule after every migration. Never run by mvn verify.
  *
- * <pre>java -cp bench/target/benchmarks.jar io.ferryvm.bench.qemu.QemuMigrationBench [--walk-mib 128] [--accel tcg] [--downtime-ms 1000]</pre>
+ * <pre>java -cp bench/target/benchmarks.jar io.ferryvm.bench.qemu.QemuMigrationBench [--walk-mib 64] [--accel tcg] [--downtime-ms 1000]</pre>
  */
 public final class QemuMigrationBench {
     private static final long GBIT = 125_000_000L;
@@ -41,7 +41,7 @@ public final class QemuMigrationBench {
     private QemuMigrationBench() {}
 
     public static void main(String[] args) throws Exception {
-        long walkMib = 128;
+        long walkMib = 64;
         Accelerator accel = Accelerator.TCG;
         long downtimeMs = 1000;
         for (int i = 0; i < args.length; i++) {
