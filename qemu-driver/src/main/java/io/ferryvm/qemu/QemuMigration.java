@@ -41,6 +41,7 @@ public final class QemuMigration {
     private byte[] token;
     private CompletableFuture<QmpEvent> targetDone;
     private volatile boolean cancelled;
+    private volatile boolean postcopyStarted;
 
     private QemuMigration(QemuGuest source, QemuMigrationOptions options, Transport transport) {
         this.source = source;
@@ -122,6 +123,8 @@ public final class QemuMigration {
         QmpClient src = source.qmp();
         CompletableFuture<QmpEvent> srcDone = src.nextEvent(e -> e.name().equals("MIGRATION") && TERMINAL.contains(e.data().path("status").asText()));
         CompletableFuture<QmpEvent> srcStop = src.nextEvent(e -> e.name().equals("STOP"));
+        // registered before anything runs: in post-copy the target resumes long before the source completes
+        CompletableFuture<QmpEvent> resumed = target.qmp().nextEvent(e -> e.name().equals("RESUME"));
         CompletableFuture<QmpEvent> postcopyPass = src.nextEvent(e -> e.name().equals("MIGRATION_PASS")
                 && e.data().path("pass").asInt() >= options.postcopyAfterPasses());
         String outcome;
@@ -172,7 +175,6 @@ public final class QemuMigration {
             if (receiver != null) {
                 target.qmp().await(receiver.done(), "end of the tunnel's receive side", Duration.ofMinutes(1));
             }
-            CompletableFuture<QmpEvent> resumed = target.qmp().nextEvent(e -> e.name().equals("RESUME"));
             if (sourceWasRunning && target.status() != VmStatus.RUNNING) {
                 target.resume();
             }
@@ -208,6 +210,7 @@ public final class QemuMigration {
     }
 
     private void startPostcopy() {
+        postcopyStarted = true;
         source.qmp().execute("migrate-start-postcopy", null);
         // In post-copy the target must run for its faults to pull pages; it was started with -S.
         CompletableFuture<QmpEvent> active = target.qmp().nextEvent(e -> e.name().equals("MIGRATION")
@@ -270,6 +273,14 @@ public final class QemuMigration {
             sender.close();
         }
         abortTarget();
+        if (postcopyStarted) {
+            // The target ran with pages the source never sent again: neither copy is whole. As in QEMU, the guest is lost.
+            source.destroy();
+            QemuMigrationReport r = new QemuMigrationReport(options.label(), "guest-lost", Duration.ofNanos(System.nanoTime() - started),
+                    -1, -1, 0, 0, 0, 0, why);
+            throw new QemuException(QemuException.Kind.MIGRATION, source.name() + ": post-copy migration " + outcome
+                    + " after the target started: the guest is lost on both sides: " + r.toLogLine());
+        }
         // The source must run after a failed migration exactly as before; QEMU resumes it itself in most
         // cases, but not when the failure hit after the switch-over stop.
         try {

@@ -91,6 +91,22 @@ class QemuMigrationTest {
     }
 
     @Test
+    void postcopyAfterTwoPassesFinishesOnTheTargetWithMemoryIntact() {
+        // A 1 ms downtime limit never converges in pre-copy: the switch to post-copy is what completes it.
+        QemuMigrationReport r = QemuMigration.run(source, targetHost, Binding.NONE,
+                QemuMigrationOptions.direct().withDowntimeLimit(Duration.ofMillis(1)).withPostcopy(2));
+        assertTrue(r.succeeded(), r.toLogLine());
+        assertTrue(r.passes() >= 2, r.toLogLine());
+        QemuGuest target = targetHost.guest(source.spec().id());
+        await().atMost(Duration.ofSeconds(60)).until(() -> target.serialOutput().contains("B"));
+        target.pause();
+        Path dump = target.directory().resolve("walk.mem");
+        target.saveMemory(guest.walkStart(), guest.walkEnd() - guest.walkStart(), dump);
+        PageWalkRule.Result check = PageWalkRule.checkDump(dump, guest.pages());
+        assertTrue(check.ok(), "memory after post-copy: " + check.violations());
+    }
+
+    @Test
     void cancelMidMigrationLeavesTheSourceRunning() {
         // 2 MB/s for ~40 MB of walked pages: the migration is still copying when it is cancelled.
         QemuMigration m = QemuMigration.begin(source, QemuMigrationOptions.direct().withMaxBandwidth(2_000_000));
