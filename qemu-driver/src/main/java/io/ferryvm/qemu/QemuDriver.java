@@ -116,17 +116,12 @@ public final class QemuDriver implements HypervisorDriver {
 
     @Override
     public VmStatus stop(UUID vm) {
-        QemuGuest g = guest(vm);
-        VmStatus s = g.stop();
-        forget(g);
-        return s;
+        return guest(vm).stop();
     }
 
     @Override
     public void destroy(UUID vm) {
-        QemuGuest g = guest(vm);
-        g.destroy();
-        forget(g);
+        guest(vm).destroy();
     }
 
     @Override

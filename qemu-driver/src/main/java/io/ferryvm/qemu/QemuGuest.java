@@ -128,7 +128,7 @@ public final class QemuGuest implements AutoCloseable {
 
     /**
      * Powers the guest off: QEMU quits cleanly (block devices flushed and closed). Guests here need not
-     * speak ACPI, so this does not ask the guest first.
+     * speak ACPI, so this does not ask the guest first. The driver forgets the guest (as after destroy).
      */
     public VmStatus stop() {
         if (!gone && process.isAlive()) {
@@ -142,6 +142,7 @@ public final class QemuGuest implements AutoCloseable {
             }
             waitForExit(Duration.ofSeconds(30));
         }
+        driver.forget(this);
         return status();
     }
 
@@ -150,6 +151,7 @@ public final class QemuGuest implements AutoCloseable {
         process.destroyForcibly();
         waitForExit(Duration.ofSeconds(30));
         qmp.close();
+        driver.forget(this);
     }
 
     @Override

@@ -73,6 +73,7 @@ class QemuMigrationTest {
         QemuMigrationReport r = QemuMigration.run(source, targetHost, Binding.NONE, options);
         assertTrue(r.succeeded(), r.toLogLine());
         assertEquals(VmStatus.STOPPED, source.status(), "the source QEMU quits at confirm");
+        assertThrows(io.ferryvm.core.CoreException.class, () -> sourceHost.guest(source.spec().id()), "the source host forgot the guest");
         QemuGuest target = targetHost.guest(source.spec().id());
         assertEquals(VmStatus.RUNNING, target.status());
         assertTrue(r.ramBytes() > 0 && r.wireBytes() > 0, r.toLogLine());
