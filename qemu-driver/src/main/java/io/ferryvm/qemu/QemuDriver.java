@@ -34,6 +34,8 @@ public final class QemuDriver implements HypervisorDriver {
     private final Accelerator accelerator;
     private final Map<UUID, QemuGuest> guests = new ConcurrentHashMap<>();
     private final Path sockets;
+    /** QEMU processes outlive a JVM that exits without closing its driver; this hook kills them (not on SIGKILL). */
+    private final Thread reaper = new Thread(() -> guests.values().forEach(g -> g.processHandle().destroyForcibly()), "qemu-reaper");
 
     public QemuDriver(QemuConfig config) {
         this.config = config;
@@ -45,6 +47,7 @@ public final class QemuDriver implements HypervisorDriver {
         } catch (IOException e) {
             throw new QemuException(QemuException.Kind.IO, "cannot create the QEMU socket directory: " + e.getMessage(), e);
         }
+        Runtime.getRuntime().addShutdownHook(reaper);
     }
 
     /** A unix socket path for one guest (sockets are short-lived; the name says which). */
@@ -134,6 +137,11 @@ public final class QemuDriver implements HypervisorDriver {
         for (QemuGuest g : List.copyOf(guests.values())) {
             g.close();
             forget(g);
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(reaper);
+        } catch (IllegalStateException alreadyExiting) {
+            // the JVM is shutting down: the hook runs anyway, with nothing left to kill
         }
         try (var s = Files.list(sockets)) {
             for (Path p : s.toList()) {

@@ -87,6 +87,10 @@ public final class QemuGuest implements AutoCloseable {
         return process.pid();
     }
 
+    ProcessHandle processHandle() {
+        return process.toHandle();
+    }
+
     /** Ferry's view, from events: STOPPED once QEMU is gone, MIGRATING while a migration is under way. */
     public VmStatus status() {
         if (gone || !process.isAlive()) {

@@ -125,8 +125,8 @@ public final class QemuMigration {
         CompletableFuture<QmpEvent> srcStop = src.nextEvent(e -> e.name().equals("STOP"));
         // registered before anything runs: in post-copy the target resumes long before the source completes
         CompletableFuture<QmpEvent> resumed = target.qmp().nextEvent(e -> e.name().equals("RESUME"));
-        CompletableFuture<QmpEvent> postcopyPass = src.nextEvent(e -> e.name().equals("MIGRATION_PASS")
-                && e.data().path("pass").asInt() >= options.postcopyAfterPasses());
+        CompletableFuture<QmpEvent> postcopyPass = options.postcopy() ? src.nextEvent(e -> e.name().equals("MIGRATION_PASS")
+                && e.data().path("pass").asInt() >= options.postcopyAfterPasses()) : null;
         String outcome;
         try {
             capabilities(src, true);
