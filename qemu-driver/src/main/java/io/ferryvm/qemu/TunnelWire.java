@@ -42,7 +42,7 @@ final class TunnelWire {
     static final byte END = 4;
     static final byte ACK = 5;
     /** Unacknowledged stream bytes the sender allows in flight. */
-    static final long WINDOW = 8L << 20;
+    static final long WINDOW = 1L << 20;
 
     private static final LZ4Factory LZ4_FACTORY = LZ4Factory.fastestInstance();
 

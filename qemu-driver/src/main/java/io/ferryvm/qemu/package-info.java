@@ -6,7 +6,7 @@
  * <pre>
  *  source host                                               target host
  *  QEMU --migrate unix:--> Tunnel.Sender ==TcpTransport==> Tunnel.Receiver --unix--> QEMU -incoming defer -S
- *                          (LZ4 chunks, CRC32C,    <== ACK (8 MiB window) ==   (token, bounds, CRC,
+ *                          (LZ4 chunks, CRC32C,    <== ACK (1 MiB window) ==   (token, bounds, CRC,
  *                           rate limit)                                          LZ4 size checked)
  * </pre>
  * Control path, libvirt v3: begin (source) -> prepare (target QEMU paused, listener) -> perform (QMP
