@@ -12,6 +12,7 @@ declare -A tools=(
   [chromedriver]=chromium-driver
   [wbemcli]=sblim-wbemcli # cim-provider: the WBEM client the CIM end-to-end tests drive
   [qemu-system-x86_64]=qemu-system-x86 # qemu-driver: boots and live-migrates real (tiny) guests
+  [as]=binutils           # qemu-driver: assembles the test guest (a boot sector)
 )
 missing=()
 for cmd in "${!tools[@]}"; do
