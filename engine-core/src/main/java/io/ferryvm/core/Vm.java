@@ -78,6 +78,7 @@ public final class Vm {
             Machine m;
             try {
                 m = Machine.create(spec.name(), mem, programs(), realBinding(b), binder(), host.config().ticker());
+                m.recordRunsIn(host.runHistory(), spec.id());
             } catch (RuntimeException e) {
                 mem.close();
                 throw e;
@@ -160,6 +161,7 @@ public final class Vm {
         try {
             Machine m = Machine.restore(spec.name(), loaded.memory(), programs(), loaded.state(), realBinding(b), binder(),
                     host.config().ticker());
+            m.recordRunsIn(host.runHistory(), spec.id());
             m.start(paused);
             machine = m;
             setStatus(paused ? VmStatus.PAUSED : VmStatus.RUNNING);
@@ -286,6 +288,7 @@ public final class Vm {
             if (machine == null) {
                 Machine m = Machine.restore(spec.name(), mem, programs(), state, realBinding(binding), binder(),
                         host.config().ticker());
+                m.recordRunsIn(host.runHistory(), spec.id());
                 m.start(paused);
                 machine = m;
             } else if (paused) {
@@ -315,6 +318,7 @@ public final class Vm {
         GuestMemory mem = incomingMemory();
         host.store().put(spec, VmStatus.MIGRATING); // the point of no return: the guest now lives here
         Machine m = Machine.restore(spec.name(), mem, programs(), state, realBinding(binding), binder(), host.config().ticker());
+        m.recordRunsIn(host.runHistory(), spec.id());
         m.enterPostCopy(missing);
         m.start(false);
         machine = m;
