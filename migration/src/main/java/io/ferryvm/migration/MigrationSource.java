@@ -77,6 +77,7 @@ public final class MigrationSource {
     private final long tBegin;
 
     private volatile MigrationFailure failure;
+    private final Object failLock = new Object();
     private volatile MigrationPhase phase = MigrationPhase.BEGUN;
     private volatile boolean doneSending;
     private volatile boolean postCopyStarted;
@@ -677,7 +678,9 @@ public final class MigrationSource {
     }
 
     private void fail(MigrationFailure f) {
-        synchronized (this) {
+        // Its own lock, never this object's: confirm holds that while it may wait (a slow disk, a hang), and a
+        // cancel arriving then must still get through (it ran on the host agent's thread and deadlocked it).
+        synchronized (failLock) {
             if (failure != null) {
                 return;
             }
@@ -785,8 +788,9 @@ public final class MigrationSource {
     }
 
     /**
-     * Confirm: the target finished and runs the guest; release it here for good. Never resumes: if this
-     * host cannot release the VM, the report says so and the VM stays paused here.
+     * Confirm: the target finished and runs the guest; release it here for good. Never resumes: if confirm
+     * fails (its journal, a failpoint), the VM is released all the same and the report says what failed;
+     * if this host cannot release it, the report says so and the VM stays paused here.
      */
     public synchronized MigrationReport confirm(MigrationTarget.Finished finished) {
         if (cleanedUp) {
@@ -812,11 +816,16 @@ public final class MigrationSource {
             memory.release();
             memory = null;
         }
-        if (problem == null) {
+        // The target journaled FINISHED and runs the guest: a copy kept here could only ever be stale, so it
+        // is released even when confirm itself failed (libvirt leaves it paused "probably", and nothing in a
+        // cluster would ever remove it). After a crash the journals say the same: ON_TARGET. Only a simulated
+        // crash leaves it, as a killed process would have left its definition on disk.
+        if (!Failpoints.isCrash(problem)) {
             try {
                 vm.completeMigrationOut();
             } catch (CoreException e) {
-                problem = new MigrationFailure.HostError(host.name(), "release after confirm: " + e.getMessage());
+                MigrationFailure release = new MigrationFailure.HostError(host.name(), "release after confirm: " + e.getMessage());
+                problem = problem == null ? release : problem;
             }
         }
         report = buildReport(MigrationReport.Outcome.SUCCEEDED, problem, finished, told);
