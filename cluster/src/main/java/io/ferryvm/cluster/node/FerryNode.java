@@ -8,6 +8,8 @@ import io.ferryvm.cluster.agent.HostAgent;
 import io.ferryvm.cluster.agent.MigrationAgent;
 import io.ferryvm.migration.Failpoints;
 import io.ferryvm.migration.TcpTransport;
+import io.ferryvm.migration.TlsTransport;
+import io.ferryvm.cluster.api.NodeApi;
 import io.ferryvm.cluster.api.ClusterApi;
 import io.ferryvm.cluster.api.ClusterEvent;
 import io.ferryvm.cluster.api.RestApi;
@@ -55,12 +57,16 @@ public final class FerryNode implements AutoCloseable {
     private record Refs(ActorRef<OrchestratorProtocol.Command> orchestrator, ActorRef<Topic.Command<ClusterEvent>> events,
             ActorRef<AgentProtocol.Command> agent) {}
 
-    private FerryNode(NodeConfig config) {
+    private FerryNode(NodeConfig config, NodeNetwork network) {
         this.config = config;
         this.host = Host.open(new HostConfig(config.name(), config.stateDir().resolve("host"), config.inventory(),
                 Placements.hostPlacer(config.inventory()), null));
         AgentState state = new AgentState(config.stateDir());
-        this.migrations = new MigrationAgent(host, new TcpTransport(config.bindHost()), Failpoints.fromEnvironment());
+        Failpoints failpoints = Failpoints.fromEnvironment();
+        io.ferryvm.migration.Transport transport = network.tls() == null
+                ? new TcpTransport(config.bindHost(), network.migrationProxy())
+                : new TlsTransport(network.tls().sslContext(), config.bindHost(), network.migrationProxy());
+        this.migrations = new MigrationAgent(host, transport, failpoints);
         CompletableFuture<Refs> refs = new CompletableFuture<>();
         String address = "pekko://ferry@" + config.bindHost() + ":" + config.port();
         this.system = ActorSystem.create(Behaviors.setup(ctx -> {
@@ -75,7 +81,7 @@ public final class FerryNode implements AutoCloseable {
                     DispatcherSelector.blocking());
             refs.complete(new Refs(proxy, topic, a));
             return Behaviors.empty();
-        }), "ferry", pekkoConfig(config));
+        }), "ferry", network.tls() == null ? pekkoConfig(config) : network.tls().pekkoConfig().withFallback(pekkoConfig(config)));
         Refs r = refs.join();
         this.orchestrator = r.orchestrator();
         this.events = r.events();
@@ -89,7 +95,8 @@ public final class FerryNode implements AutoCloseable {
         if (config.apiPort() > 0) {
             try {
                 this.binding = Http.get(system).newServerAt(config.apiHost(), config.apiPort())
-                        .bind(new RestApi(api, system).routes()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                        .bind(new NodeApi(host, migrations, failpoints).routes(new RestApi(api, system).routes()))
+                        .toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 system.terminate();
                 host.close();
@@ -103,7 +110,12 @@ public final class FerryNode implements AutoCloseable {
     }
 
     public static FerryNode start(NodeConfig config) {
-        return new FerryNode(config);
+        return new FerryNode(config, NodeNetwork.PLAIN);
+    }
+
+    /** A node whose cluster and migration traffic goes as network says (TLS, a migration proxy). */
+    public static FerryNode start(NodeConfig config, NodeNetwork network) {
+        return new FerryNode(config, network);
     }
 
     static Config pekkoConfig(NodeConfig c) {
