@@ -62,11 +62,15 @@ public final class Failpoints {
         return this;
     }
 
-    /** Replaces everything armed with the points of a spec ("point=action,..."; blank disarms all). */
+    /**
+     * Replaces everything armed with the points of a spec ("point=action,..."; blank disarms all) and
+     * forgets what fired before, so {@link #fired()} then tells what fired under this arming.
+     */
     public Failpoints rearm(String spec) {
         Failpoints parsed = parse(spec); // all or nothing: a bad spec changes nothing
         armed.clear();
         armed.putAll(parsed.armed);
+        fired.clear();
         return this;
     }
 
@@ -104,7 +108,7 @@ public final class Failpoints {
         armed.remove(point);
     }
 
-    /** Points that fired so far, by the name they were armed with. */
+    /** Points that fired so far (since the last {@link #rearm}), by the name they were armed with. */
     public Set<String> fired() {
         return Set.copyOf(fired);
     }

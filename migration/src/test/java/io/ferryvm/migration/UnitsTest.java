@@ -133,6 +133,7 @@ class UnitsTest {
                 "a bad spec changes nothing");
         f.rearm("source.confirm=error");
         assertEquals(java.util.Map.of("source.confirm", Failpoints.Action.ERROR), f.armed());
+        assertTrue(f.fired().isEmpty(), "what fired under the old arming is forgotten");
         f.hit("target.ready", open); // disarmed now
         f.rearm(" ");
         assertTrue(f.armed().isEmpty());
