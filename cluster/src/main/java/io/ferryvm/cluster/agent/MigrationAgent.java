@@ -196,6 +196,7 @@ public final class MigrationAgent {
     // ---- target side ----
 
     public MigrationTicket prepareIn(MigrationOffer offer) {
+        forgetEndedTargets();
         // The copy that arrives here is a new incarnation: if the source's definition survives a crash, this one wins.
         MigrationOffer here = new MigrationOffer(offer.migrationId(), Epochs.next(offer.spec()), offer.request(),
                 offer.protocolVersion(), offer.sourceHost());
@@ -250,8 +251,19 @@ public final class MigrationAgent {
         }
     }
 
+    /** Migrations in flight on this host, either way. */
     public int active() {
+        forgetEndedTargets();
         return sources.size() + targets.size();
+    }
+
+    /**
+     * An incoming migration can end by itself (its source vanished: the channels broke, no abort will come)
+     * and must then leave the books too; it used to stay here for good, counted and holding its ledger.
+     */
+    private void forgetEndedTargets() {
+        targets.values().removeIf(t -> t.phase() == io.ferryvm.migration.MigrationPhase.ABORTED
+                || t.phase() == io.ferryvm.migration.MigrationPhase.GUEST_LOST);
     }
 
     public void close() {

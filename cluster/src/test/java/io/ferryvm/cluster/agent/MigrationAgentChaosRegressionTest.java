@@ -126,4 +126,27 @@ class MigrationAgentChaosRegressionTest {
         assertEquals(VmStatus.RUNNING, target.vm(vm).status());
         assertFalse(source.has(vm), "no second copy left on the source");
     }
+
+    /**
+     * Chaos scenario "partition isolate-source": the isolated source was downed and died; its target saw the
+     * channels close and aborted itself, but stayed in the agent's books (in flight, for good) since no abort
+     * came from the dead source. A target that ended by itself leaves them.
+     */
+    @Test
+    void anIncomingMigrationWhoseSourceVanishedLeavesTheBooks() {
+        hosts();
+        sourceFailpoints.arm("source.precopy.iteration", Failpoints.Action.CRASH); // the source dies mid-stream, sends nothing more
+        UUID vm = running();
+        io.ferryvm.migration.MigrationSource src = from.service().begin(vm, MigrationAgent.request(
+                new MigrationOptions(300, 0, 1, "lz4", true, false, 30, 10)), UUID.randomUUID());
+        MigrationTicket ticket = to.prepareIn(src.offer());
+        assertEquals(1, to.active());
+        try {
+            src.perform(ticket);
+        } catch (io.ferryvm.migration.MigrationException crashed) {
+            // the simulated crash: channels cut, no ABORT, no abort through the control plane either
+        }
+        await().atMost(Duration.ofMinutes(1)).until(() -> to.active() == 0);
+        assertFalse(target.has(vm), "and the target is clean");
+    }
 }
