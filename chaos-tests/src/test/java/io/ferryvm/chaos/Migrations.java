@@ -33,7 +33,7 @@ final class Migrations {
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> c.proxy.bytesToTargets() - from >= bytes);
     }
 
-    static final String QUICK = options(0, true, false, 30, 10);
+    static final String QUICK = options(0, true, false, 30, 5);
 
     /** Starts a migration; returns its id, or throws with the API's answer if it was refused. */
     static String start(Api api, ChaosCluster.TrackedVm vm, String to, String options) {
@@ -64,6 +64,16 @@ final class Migrations {
                 return false;
             });
         } catch (org.awaitility.core.ConditionTimeoutException e) {
+            // Still listed, still without an outcome: the API never says how the migration ended.
+            try {
+                Api.Response r = c.api().call("GET", "/api/migrations/" + id, null, Duration.ofSeconds(10));
+                if (r.ok() && !r.body().hasNonNull("summary")) {
+                    Summary.RUN.violation("migration " + id + " shows no outcome after " + atMost.toSeconds() + " s (state "
+                            + r.body().path("state").asText() + ")");
+                }
+            } catch (ChaosException unreachable) {
+                // no node answers: the caller's invariants will say so
+            }
             return Optional.empty();
         }
         return Optional.ofNullable(s.get());

@@ -34,16 +34,24 @@ final class Node {
     private volatile boolean exitExpected;
 
     Node(int index, Network network, Path runDir) {
+        this(index, "host" + (index + 1), network, network.address(index), network.ports(index), runDir);
+    }
+
+    private Node(int index, String name, Network network, String address, int[] ports, Path runDir) {
         this.index = index;
-        this.name = "host" + (index + 1);
+        this.name = name;
         this.network = network;
-        this.address = network.address(index);
-        int[] ports = network.ports(index);
+        this.address = address;
         this.port = ports[0];
         this.apiPort = ports[1];
         this.stateDir = runDir.resolve(name + "-state");
         this.logDir = runDir;
         this.api = new Api(address, apiPort);
+    }
+
+    /** A process that is no member of the cluster (an intruder): runs beside the harness, at its address. */
+    static Node outsider(String name, String address, Path runDir) {
+        return new Node(-1, name, null, address, new int[] {LoopbackNetwork.freePort(), LoopbackNetwork.freePort()}, runDir);
     }
 
     String seed() {
@@ -67,7 +75,7 @@ final class Node {
             cmd.add(s);
         }
         cmd.addAll(extraArgs);
-        ProcessBuilder pb = new ProcessBuilder(network.command(index, cmd)).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(network == null ? cmd : network.command(index, cmd)).redirectErrorStream(true)
                 .redirectOutput(log().toFile());
         pb.environment().put("FERRY_LOG_LEVEL", "INFO");
         pb.environment().put("FERRY_FAILPOINTS_API", "on");

@@ -99,8 +99,13 @@ final class Observer implements AutoCloseable {
 
     /** Every pair of runs of one VM on two hosts that overlap, described. */
     List<String> overlaps() {
+        return overlaps(runs());
+    }
+
+    /** The oracle itself: two runs of one VM on two different hosts that share any instant. */
+    static List<String> overlaps(List<Run> runs) {
         Map<UUID, List<Run>> byVm = new HashMap<>();
-        for (Run r : runs()) {
+        for (Run r : runs) {
             byVm.computeIfAbsent(r.vm(), v -> new ArrayList<>()).add(r);
         }
         List<String> out = new ArrayList<>();
