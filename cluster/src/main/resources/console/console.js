@@ -194,6 +194,16 @@ $("#create").addEventListener("submit", ev => {
   act(() => api("POST", "/api/vms?start=true", def), "created " + def.name);
 });
 
+$("#import").addEventListener("submit", ev => {
+  ev.preventDefault();
+  const req = { source: $("#i-source").value, start: $("#i-start").checked };
+  act(async () => {
+    const r = await api("POST", "/api/vms/import", req);
+    for (const w of r.warnings) log("import warning: " + w);
+    return r;
+  }, "imported " + req.source);
+});
+
 function connect() {
   const es = new EventSource("/api/events");
   es.onopen = () => { $("#stream").textContent = "events: live"; $("#stream").classList.add("on"); };

@@ -241,8 +241,9 @@ public final class HostAgent extends AbstractBehavior<Command> {
         return this;
     }
 
+    /** The replay can take a while: it runs on a worker, so the agent keeps answering meanwhile. */
     private Behavior<Command> onCheck(CheckGuest m) {
-        m.replyTo().tell(checkGuest(host, m.vm()));
+        migrations.workers().execute(() -> m.replyTo().tell(checkGuest(host, m.vm())));
         return this;
     }
 

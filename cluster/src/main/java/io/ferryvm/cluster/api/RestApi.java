@@ -43,6 +43,7 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
  * <pre>
  * GET    /api/hosts                     GET /api/hosts/{host}        POST /api/hosts/{host}/evacuate
  * GET    /api/vms                       POST /api/vms[?start=true&host=h]  (a VmDefinition)
+ * POST   /api/vms/import {source, start, host}  (an OVF or OVA package: path or URI)
  * GET    /api/vms/{vm}                  POST /api/vms/{vm}/start|pause|resume|stop|check   DELETE /api/vms/{vm}
  * GET    /api/migrations                POST /api/migrations {vm, to, options}   GET|DELETE /api/migrations/{id}
  * POST   /api/rebalance[?max=N]         GET /api/events (text/event-stream)       GET /metrics
@@ -62,14 +63,26 @@ public final class RestApi extends AllDirectives {
     /** The JSON error body. */
     public record ApiError(String code, String message) {}
 
+    /** An OVF/OVA import request: the package (path, file:, http(s):, tar:, zip: URI), start the VMs?, on which host. */
+    public record ImportRequest(String source, Boolean start, String host) {
+        public boolean startNow() {
+            return start != null && start;
+        }
+    }
+
+    /** What an import defined, with the importer's warnings and findings. */
+    public record ImportResult(List<OrchestratorProtocol.VmView> vms, List<String> warnings, String summary) {}
+
     private final ClusterApi api;
     private final ActorSystem<?> system;
     private final Metrics metrics;
+    private final OvfImports imports;
 
-    public RestApi(ClusterApi api, ActorSystem<?> system) {
+    public RestApi(ClusterApi api, ActorSystem<?> system, java.nio.file.Path imagesDir) {
         this.api = api;
         this.system = system;
         this.metrics = new Metrics(api, system);
+        this.imports = new OvfImports(api, imagesDir);
     }
 
     public Route routes() {
@@ -107,6 +120,8 @@ public final class RestApi extends AllDirectives {
                         post(() -> parameterOptional("start", start -> parameterOptional("host", host ->
                                 body(VmDefinition.class, def -> completeWithFuture(api.define(def.toSpec(), host.orElse(null),
                                         start.map(Boolean::parseBoolean).orElse(false)).thenApply(r -> result(r, StatusCodes.CREATED))))))))),
+                path("import", () -> post(() -> body(ImportRequest.class, req -> completeWithFuture(imports.run(req)
+                        .thenApply(r -> json(StatusCodes.CREATED, r)).exceptionally(RestApi::importError))))),
                 pathPrefix(PathMatchers.segment(), vm -> concat(
                         pathEnd(() -> concat(
                                 get(() -> completeWithFuture(api.vm(vm).thenApply(r -> result(r, StatusCodes.OK)))),
@@ -208,6 +223,17 @@ public final class RestApi extends AllDirectives {
                 return complete(error(ErrorKind.INVALID, e.getMessage()));
             }
         });
+    }
+
+    private static HttpResponse importError(Throwable t) {
+        Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (c instanceof io.ferryvm.ovf.OvfException || c instanceof IllegalArgumentException) {
+            return error(ErrorKind.INVALID, c.getMessage());
+        }
+        if (c instanceof OvfImports.DefineFailed d) {
+            return error(d.kind(), d.getMessage());
+        }
+        return error(ErrorKind.FAILED, "import failed: " + c);
     }
 
     static HttpResponse result(OrchestratorProtocol.Result r, StatusCode okStatus) {

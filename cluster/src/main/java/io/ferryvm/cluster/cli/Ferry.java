@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Moves running virtual machines between hosts and carries VM appliances between platforms.",
         subcommands = {RunCommand.class, UpCommand.class, DemoCommand.class, NodeCommand.class, StatusCommand.class,
-                VmCommand.class, MigrateCommand.class, HostCommand.class, OvfCommand.class})
+                VmCommand.class, MigrateCommand.class, HostCommand.class, OvfCommand.class, CimUserCommand.class})
 public final class Ferry implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

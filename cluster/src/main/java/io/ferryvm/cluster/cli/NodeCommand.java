@@ -56,20 +56,44 @@ final class NodeCommand implements Callable<Integer> {
             + "(default: this machine's real topology, with real pinning).")
     String topology;
 
+    @Option(names = "--data-plane", defaultValue = "tcp",
+            description = "Migration data plane: tcp (default, the faster here) or pekko-tcp (Pekko Streams TCP).")
+    String dataPlane;
+
     @Option(names = "--stable-after", defaultValue = "7", description = "Seconds the split-brain resolver waits (default ${DEFAULT-VALUE}).")
     long stableAfter;
+
+    @Option(names = "--cim-http-port", defaultValue = "-1", description = "Serve CIM-XML over HTTP on this port (-1: off, the default).")
+    int cimHttpPort;
+
+    @Option(names = "--cim-https-port", defaultValue = "-1", description = "Serve CIM-XML over HTTPS on this port (-1: off, the default).")
+    int cimHttpsPort;
+
+    @Option(names = "--cim-bind", defaultValue = "127.0.0.1", description = "Address the CIM server listens on (default ${DEFAULT-VALUE}).")
+    String cimBind;
+
+    @Option(names = "--cim-users", description = "CIM users file (default: STATE_DIR/cim/cim-users, created with an admin user).")
+    Path cimUsers;
+
+    @Option(names = "--cim-listener", description = "An address indication listeners may use (repeat; default: none).")
+    List<String> cimListeners = List.of();
 
     @Override
     public Integer call() throws InterruptedException {
         HostInventory inv = topology == null ? InventoryReader.detect() : parseTopology(name, topology);
         NodeConfig cfg = new NodeConfig(name, bind, port, seeds.isEmpty() ? List.of(bind + ":" + port) : seeds, stateDir, inv,
-                apiBind, apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true);
-        FerryNode node = FerryNode.start(cfg, new NodeNetwork(tls(tlsKeyStore, tlsTrustStore, System.getenv(ClusterTls.PASSWORD_ENV)),
-                migrationProxy));
+                apiBind, apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true, dataPlane);
+        io.ferryvm.cluster.cim.CimSetup.Prepared cim = cimHttpPort < 0 && cimHttpsPort < 0 ? null
+                : io.ferryvm.cluster.cim.CimSetup.prepare(stateDir.resolve("cim"), cimBind, cimHttpPort, cimHttpsPort, cimUsers, cimListeners);
+        FerryNode node = FerryNode.start(cim == null ? cfg : cfg.withCim(cim.config()),
+                new NodeNetwork(tls(tlsKeyStore, tlsTrustStore, System.getenv(ClusterTls.PASSWORD_ENV)), migrationProxy));
         CountDownLatch stopped = new CountDownLatch(1);
         node.system().getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "ferry-node-shutdown"));
         System.out.println("node " + name + " up at " + bind + ":" + port + (node.apiUrl() != null ? ", API " + node.apiUrl() : ""));
+        if (node.cimServer() != null) {
+            UpCommand.printCim(node.cimServer(), cim);
+        }
         stopped.await();
         return 0;
     }

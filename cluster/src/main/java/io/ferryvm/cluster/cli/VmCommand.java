@@ -17,7 +17,8 @@ import picocli.CommandLine.Parameters;
 /** {@code ferry vm ...}: list, show, define (from a file or flags), lifecycle, delete, check. */
 @Command(name = "vm", mixinStandardHelpOptions = true, description = "Manage VMs.",
         subcommands = {VmCommand.ListVms.class, VmCommand.Show.class, VmCommand.Create.class, VmCommand.Start.class,
-                VmCommand.Pause.class, VmCommand.Resume.class, VmCommand.Stop.class, VmCommand.Delete.class, VmCommand.Check.class})
+                VmCommand.Pause.class, VmCommand.Resume.class, VmCommand.Stop.class, VmCommand.Delete.class, VmCommand.Check.class,
+                VmCommand.ImportOvf.class})
 final class VmCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -196,6 +197,35 @@ final class VmCommand implements Runnable {
             JsonNode c = api.client().post("/api/vms/" + vm + "/check", null);
             System.out.println(vm + ": " + (c.get("ok").asBoolean() ? "OK " : "MISMATCH ") + c.get("detail").asText());
             return c.get("ok").asBoolean() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "import", description = "Define VMs from an OVF or OVA package (a path or a file:, http(s):, tar:, zip: URI).")
+    static final class ImportOvf implements Callable<Integer> {
+        @Mixin
+        ApiOptions api;
+
+        @Parameters(description = "The package, as the API node sees it.")
+        String source;
+
+        @Option(names = "--start", description = "Start the VMs once defined.")
+        boolean start;
+
+        @Option(names = "--host", description = "Host to define them on (default: the scheduler decides).")
+        String host;
+
+        @Override
+        public Integer call() {
+            JsonNode r = api.client().post("/api/vms/import", new io.ferryvm.cluster.api.RestApi.ImportRequest(source, start, host));
+            for (JsonNode w : r.get("warnings")) {
+                System.out.println("warning: " + w.asText());
+            }
+            for (JsonNode v : r.get("vms")) {
+                System.out.println("VM " + v.get("spec").get("name").asText() + " on " + v.get("host").asText() + ": "
+                        + v.get("info").get("status").asText().toLowerCase());
+            }
+            System.out.println(r.get("summary").asText());
+            return 0;
         }
     }
 

@@ -34,6 +34,24 @@ public final class EmbeddedCluster implements AutoCloseable {
      * cluster knows every VM it had). apiPort 0 picks a free port.
      */
     public static EmbeddedCluster start(int hosts, Path baseDir, int apiPort, Duration stableAfter) {
+        return start(hosts, baseDir, apiPort, stableAfter, EmbeddedCluster::defaultTopology, null);
+    }
+
+    /** As {@link #start(int, Path, int, Duration)}, the first node also serving CIM (WBEM) with cim (null: none). */
+    public static EmbeddedCluster start(int hosts, Path baseDir, int apiPort, Duration stableAfter,
+            io.ferryvm.cim.CimServerConfig cim) {
+        return start(hosts, baseDir, apiPort, stableAfter, EmbeddedCluster::defaultTopology, cim);
+    }
+
+    /** As above, with the simulated topology of each host given by name. */
+    public static EmbeddedCluster start(int hosts, Path baseDir, int apiPort, Duration stableAfter,
+            java.util.function.Function<String, HostInventory> topology) {
+        return start(hosts, baseDir, apiPort, stableAfter, topology, null);
+    }
+
+    /** The general form: topology per host name, CIM served by the first node (cim null: none). */
+    public static EmbeddedCluster start(int hosts, Path baseDir, int apiPort, Duration stableAfter,
+            java.util.function.Function<String, HostInventory> topology, io.ferryvm.cim.CimServerConfig cim) {
         if (hosts < 1 || hosts > 32) {
             throw new IllegalArgumentException("an embedded cluster has 1..32 hosts, not " + hosts);
         }
@@ -47,9 +65,9 @@ public final class EmbeddedCluster implements AutoCloseable {
             for (int i = 0; i < hosts; i++) {
                 String name = "host" + (i + 1);
                 NodeConfig c = new NodeConfig(name, "127.0.0.1", ports[i], List.of(seed), baseDir.resolve(name),
-                        defaultTopology(name), "127.0.0.1", i == 0 ? (apiPort == 0 ? freePort() : apiPort) : 0, stableAfter,
+                        topology.apply(name), "127.0.0.1", i == 0 ? (apiPort == 0 ? freePort() : apiPort) : 0, stableAfter,
                         Duration.ofSeconds(2), false);
-                nodes.add(FerryNode.start(c));
+                nodes.add(FerryNode.start(i == 0 ? c.withCim(cim) : c));
             }
             EmbeddedCluster cluster = new EmbeddedCluster(nodes);
             cluster.awaitHosts(hosts, Duration.ofMinutes(2));

@@ -13,6 +13,7 @@ import io.ferryvm.cluster.api.NodeApi;
 import io.ferryvm.cluster.api.ClusterApi;
 import io.ferryvm.cluster.api.ClusterEvent;
 import io.ferryvm.cluster.api.RestApi;
+import io.ferryvm.cluster.cim.CimServing;
 import io.ferryvm.cluster.orchestrator.Orchestrator;
 import io.ferryvm.cluster.orchestrator.OrchestratorProtocol;
 import io.ferryvm.cluster.orchestrator.Placements;
@@ -27,6 +28,7 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
@@ -53,6 +55,7 @@ public final class FerryNode implements AutoCloseable {
     private final ClusterApi api;
     private final ServerBinding binding;
     private final MigrationAgent migrations;
+    private final io.ferryvm.cim.CimServer cim;
 
     private record Refs(ActorRef<OrchestratorProtocol.Command> orchestrator, ActorRef<Topic.Command<ClusterEvent>> events,
             ActorRef<AgentProtocol.Command> agent) {}
@@ -63,9 +66,19 @@ public final class FerryNode implements AutoCloseable {
                 Placements.hostPlacer(config.inventory()), null));
         AgentState state = new AgentState(config.stateDir());
         Failpoints failpoints = Failpoints.fromEnvironment();
-        io.ferryvm.migration.Transport transport = network.tls() == null
-                ? new TcpTransport(config.bindHost(), network.migrationProxy())
-                : new TlsTransport(network.tls().sslContext(), config.bindHost(), network.migrationProxy());
+        io.ferryvm.migration.Transport transport;
+        if (config.dataPlane().equals(NodeConfig.PEKKO_TCP)) {
+            if (network.tls() != null || network.migrationProxy() != null) {
+                // Pekko Streams TCP has neither our TLS channel nor a SOCKS5 hop: refuse rather than run in the clear.
+                throw new IllegalArgumentException("data plane " + NodeConfig.PEKKO_TCP
+                        + " supports neither --tls-keystore nor --migration-proxy: use " + NodeConfig.TCP);
+            }
+            transport = new io.ferryvm.cluster.dataplane.PekkoStreamsTransport(this::system, config.bindHost());
+        } else {
+            transport = network.tls() == null
+                    ? new TcpTransport(config.bindHost(), network.migrationProxy())
+                    : new TlsTransport(network.tls().sslContext(), config.bindHost(), network.migrationProxy());
+        }
         this.migrations = new MigrationAgent(host, transport, failpoints);
         CompletableFuture<Refs> refs = new CompletableFuture<>();
         String address = "pekko://ferry@" + config.bindHost() + ":" + config.port();
@@ -75,10 +88,13 @@ public final class FerryNode implements AutoCloseable {
             org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData.get(ctx.getSystem());
             ActorRef<Topic.Command<ClusterEvent>> topic = ctx.spawn(Topic.create(ClusterEvent.class, "ferry-events"), "events");
             ActorRef<OrchestratorProtocol.Command> proxy = ClusterSingleton.get(ctx.getSystem()).init(
-                    SingletonActor.of(Orchestrator.create(new Placements(), topic, config.haRestartDelay()), "orchestrator")
+                    SingletonActor.of(Behaviors.supervise(Orchestrator.create(new Placements(), topic, config.haRestartDelay()))
+                            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2)),
+                            "orchestrator")
                             .withStopMessage(OrchestratorProtocol.Stop.INSTANCE));
-            ActorRef<AgentProtocol.Command> a = ctx.spawn(HostAgent.create(host, state, address, migrations, proxy), "host-agent",
-                    DispatcherSelector.blocking());
+            // A bug in one message must not take the node's agent away: it restarts (it keeps no state of its own).
+            ActorRef<AgentProtocol.Command> a = ctx.spawn(Behaviors.supervise(HostAgent.create(host, state, address, migrations, proxy))
+                    .onFailure(SupervisorStrategy.restart()), "host-agent", DispatcherSelector.blocking());
             refs.complete(new Refs(proxy, topic, a));
             return Behaviors.empty();
         }), "ferry", network.tls() == null ? pekkoConfig(config) : network.tls().pekkoConfig().withFallback(pekkoConfig(config)));
@@ -95,7 +111,8 @@ public final class FerryNode implements AutoCloseable {
         if (config.apiPort() > 0) {
             try {
                 this.binding = Http.get(system).newServerAt(config.apiHost(), config.apiPort())
-                        .bind(new NodeApi(host, migrations, failpoints).routes(new RestApi(api, system).routes()))
+                        .bind(new NodeApi(host, migrations, failpoints).routes(
+                                new RestApi(api, system, config.stateDir().resolve("images")).routes()))
                         .toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 system.terminate();
@@ -106,6 +123,12 @@ public final class FerryNode implements AutoCloseable {
             LOG.info("node {} serves the API on http://{}:{}/", config.name(), config.apiHost(), config.apiPort());
         } else {
             this.binding = null;
+        }
+        try {
+            this.cim = config.cim() == null ? null : CimServing.start(config.cim(), api);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
     }
 
@@ -154,9 +177,17 @@ public final class FerryNode implements AutoCloseable {
         return binding == null ? null : "http://" + config.apiHost() + ":" + binding.localAddress().getPort();
     }
 
+    /** The CIM (WBEM) server of this node, or null when it serves none. */
+    public io.ferryvm.cim.CimServer cimServer() {
+        return cim;
+    }
+
     /** Leaves the cluster gracefully and stops this node's VMs. */
     @Override
     public void close() {
+        if (cim != null) {
+            cim.close();
+        }
         if (binding != null) {
             binding.unbind();
         }

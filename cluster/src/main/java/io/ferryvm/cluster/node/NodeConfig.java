@@ -1,5 +1,6 @@
 package io.ferryvm.cluster.node;
 
+import io.ferryvm.cim.CimServerConfig;
 import io.ferryvm.core.host.HostInventory;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,9 +15,16 @@ import java.util.Objects;
  * @param seeds cluster addresses "host:port" of seed nodes (may include this node's own)
  * @param stableAfter how long the split-brain resolver waits for a stable view before downing
  * @param haRestartDelay how long after a host is removed before its HA VMs restart elsewhere
+ * @param dataPlane the migration data plane: "tcp" (the migration module's NIO transport, the faster one
+ *     measured here) or "pekko-tcp" (Pekko Streams TCP); every node of a cluster must use the same
+ * @param cim the CIM (WBEM) server this node runs, or null for none
  */
 public record NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
-        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
+        String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, String dataPlane,
+        CimServerConfig cim) {
+    public static final String TCP = "tcp";
+    public static final String PEKKO_TCP = "pekko-tcp";
+
     public NodeConfig {
         Objects.requireNonNull(name, "name");
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
@@ -32,14 +40,38 @@ public record NodeConfig(String name, String bindHost, int port, List<String> se
         Objects.requireNonNull(inventory, "inventory");
         stableAfter = stableAfter == null ? Duration.ofSeconds(7) : stableAfter;
         haRestartDelay = haRestartDelay == null ? Duration.ofSeconds(5) : haRestartDelay;
+        dataPlane = dataPlane == null ? TCP : dataPlane;
+        if (!dataPlane.equals(TCP) && !dataPlane.equals(PEKKO_TCP)) {
+            throw new IllegalArgumentException("data plane '" + dataPlane + "': use " + TCP + " or " + PEKKO_TCP);
+        }
+    }
+
+    /** A node on the default data plane that serves no CIM. */
+    public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
+            String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
+        this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, TCP,
+                null);
+    }
+
+    /** A node on the given data plane that serves no CIM. */
+    public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
+            String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, String dataPlane) {
+        this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, dataPlane,
+                null);
     }
 
     public NodeConfig withApi(String host, int port) {
         return new NodeConfig(name, bindHost, this.port, seeds, stateDir, inventory, host, port, stableAfter, haRestartDelay,
-                exitJvmWhenDowned);
+                exitJvmWhenDowned, dataPlane, cim);
     }
 
     public NodeConfig withTimings(Duration stable, Duration haDelay) {
-        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned);
+        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned,
+                dataPlane, cim);
+    }
+
+    public NodeConfig withCim(CimServerConfig c) {
+        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay,
+                exitJvmWhenDowned, dataPlane, c);
     }
 }

@@ -35,7 +35,10 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
  * orchestrator that takes over after a failover sees the draining host and finishes the job.
  */
 final class MigrationCoordinator {
+    /** Plan moves (evacuation, rebalance) running at once, cluster-wide. */
     static final int MAX_CONCURRENT = 2;
+    /** Migrations a host takes part in at once (as source or target), like vMotion's per-host limit. */
+    static final int PER_HOST = 4;
     static final int MAX_HISTORY = 200;
 
     /** Local messages the orchestrator routes here. */
@@ -86,6 +89,15 @@ final class MigrationCoordinator {
         }
         Job job = new Job(UUID.randomUUID(), v.spec().id(), v.spec().name(), v.host(),
                 m.to() == null || m.to().isBlank() ? null : m.to(), m.options(), "request");
+        if (busy(job.source()) || job.target() != null && busy(job.target())) {
+            queue.add(job); // accepted: it starts when its hosts have a free slot
+            directory.setMigrating(job.vm(), true);
+            views.put(job.migrationId(), new MigrationView(job.migrationId(), job.vm(), job.vmName(), job.source(),
+                    job.target() == null ? "" : job.target(), "queued", null, null));
+            m.replyTo().tell(new MigrationAccepted(true, AgentProtocol.ErrorKind.NONE, "queued", job.migrationId(),
+                    job.target() == null ? "" : job.target()));
+            return;
+        }
         String why = launch(job);
         if (why != null) {
             m.replyTo().tell(new MigrationAccepted(false, AgentProtocol.ErrorKind.RESOURCES, why, null, ""));
@@ -99,7 +111,7 @@ final class MigrationCoordinator {
         if (v.placement() == OrchestratorProtocol.Placement.LOST) {
             return "VM " + v.spec().name() + " is lost with host " + v.host();
         }
-        if (directory.isMigrating(v.spec().id())) {
+        if (directory.isMigrating(v.spec().id()) || queued(v.spec().id())) {
             return "VM " + v.spec().name() + " is already migrating";
         }
         if (!v.info().status().isActive()) {
@@ -158,10 +170,20 @@ final class MigrationCoordinator {
     void cancel(OrchestratorProtocol.CancelMigration m) {
         Job job = running.get(m.migrationId());
         if (job == null) {
-            boolean queued = queue.removeIf(j -> j.migrationId().equals(m.migrationId()));
-            m.replyTo().tell(queued ? new OrchestratorProtocol.Result(true, AgentProtocol.ErrorKind.NONE, "", null)
-                    : OrchestratorProtocol.Result.failed(AgentProtocol.ErrorKind.NOT_FOUND,
-                            "no running migration " + m.migrationId()));
+            Optional<Job> waiting = queue.stream().filter(j -> j.migrationId().equals(m.migrationId())).findFirst();
+            if (waiting.isEmpty()) {
+                m.replyTo().tell(OrchestratorProtocol.Result.failed(AgentProtocol.ErrorKind.NOT_FOUND,
+                        "no running migration " + m.migrationId()));
+                return;
+            }
+            Job j = waiting.get();
+            queue.remove(j);
+            if (!isPlan(j)) {
+                directory.setMigrating(j.vm(), false);
+            }
+            views.put(j.migrationId(), new MigrationView(j.migrationId(), j.vm(), j.vmName(), j.source(),
+                    j.target() == null ? "" : j.target(), "cancelled", null, failedSummary(j, "cancelled before it started")));
+            m.replyTo().tell(new OrchestratorProtocol.Result(true, AgentProtocol.ErrorKind.NONE, "", null));
             return;
         }
         ActorRef<AgentProtocol.Command> source = agents.get(job.source());
@@ -255,7 +277,8 @@ final class MigrationCoordinator {
     }
 
     private MigrationSummary failedSummary(Job job, String why) {
-        return new MigrationSummary(job.migrationId(), job.vm(), job.vmName(), job.source(), job.target(), false, why, 0, 0, 0,
+        return new MigrationSummary(job.migrationId(), job.vm(), job.vmName(), job.source(),
+                job.target() == null ? "" : job.target(), false, why, 0, 0, 0,
                 0, 0, 0, 0, 0, 0, Map.of(), 0, 0, 0, 0, 0);
     }
 
@@ -318,20 +341,44 @@ final class MigrationCoordinator {
         return queue.stream().anyMatch(j -> j.vm().equals(vm)) || running.values().stream().anyMatch(j -> j.vm().equals(vm));
     }
 
-    /** Starts queued jobs while fewer than MAX_CONCURRENT run; a job whose premise changed is dropped. */
+    private boolean busy(String host) {
+        return running.values().stream().filter(j -> j.source().equals(host) || j.target().equals(host)).count() >= PER_HOST;
+    }
+
+    private boolean isPlan(Job j) {
+        return !j.origin().equals("request");
+    }
+
+    /**
+     * Starts queued jobs whose hosts have a free slot (plan moves also within MAX_CONCURRENT); a job whose
+     * premise changed (the VM moved, stopped or went) is dropped and reported.
+     */
     private void pump() {
-        while (running.size() < MAX_CONCURRENT && !queue.isEmpty()) {
-            Job j = queue.poll();
-            Optional<Directory.VmEntry> e = directory.vm(j.vm());
-            if (e.isEmpty() || !e.get().host().equals(j.source())) {
+        java.util.Iterator<Job> it = queue.iterator();
+        while (it.hasNext()) {
+            Job j = it.next();
+            if (isPlan(j) && running.values().stream().filter(this::isPlan).count() >= MAX_CONCURRENT) {
                 continue;
             }
-            String why = refusal(e.get(), j.target());
+            if (busy(j.source()) || j.target() != null && busy(j.target())) {
+                continue;
+            }
+            it.remove();
+            if (!isPlan(j)) {
+                directory.setMigrating(j.vm(), false); // queued requests held the VM; launch takes it again
+            }
+            Optional<Directory.VmEntry> e = directory.vm(j.vm());
+            String why = e.isEmpty() || !e.get().host().equals(j.source()) ? "VM " + j.vmName() + " is no longer on " + j.source()
+                    : refusal(e.get(), j.target());
             if (why == null) {
                 why = launch(j);
             }
             if (why != null) {
-                ctx.getLog().warn("planned migration of {} to {} dropped: {}", j.vmName(), j.target(), why);
+                ctx.getLog().warn("queued migration of {} dropped: {}", j.vmName(), why);
+                if (!isPlan(j)) {
+                    views.put(j.migrationId(), new MigrationView(j.migrationId(), j.vm(), j.vmName(), j.source(),
+                            j.target() == null ? "" : j.target(), "failed", null, failedSummary(j, why)));
+                }
             }
         }
     }

@@ -164,6 +164,25 @@ class RestApiTest {
     }
 
     @Test
+    void vmsFromAnOvaPackage(@TempDir Path tmp) throws Exception {
+        io.ferryvm.core.VmSpec spec = io.ferryvm.core.VmSpec.of("appliance", 2, 32L << 20, new io.ferryvm.core.guest.Workload.Idle());
+        Path ova = tmp.resolve("appliance.ova");
+        new io.ferryvm.ovf.OvfExporter(io.ferryvm.ovf.OvfExporter.Options.DEFAULT, io.ferryvm.ovf.OvfImporter.Progress.NONE)
+                .export(java.util.List.of(spec), ova);
+        Res r = call("POST", "/api/vms/import", "{\"source\":\"" + ova + "\",\"start\":true}");
+        assertEquals(201, r.status(), r.raw());
+        assertEquals("appliance", r.body().get("vms").get(0).get("spec").get("name").asText());
+        assertEquals(2, call("GET", "/api/vms/appliance", null).body().get("spec").get("vcpus").asInt());
+        assertEquals("RUNNING", call("GET", "/api/vms/appliance", null).body().get("info").get("status").asText());
+        Path broken = tmp.resolve("broken.ova");
+        java.nio.file.Files.write(broken, java.util.Arrays.copyOf(java.nio.file.Files.readAllBytes(ova), 700));
+        Res bad = call("POST", "/api/vms/import", "{\"source\":\"" + broken + "\"}");
+        assertEquals(400, bad.status(), bad.raw());
+        assertTrue(bad.body().get("message").asText().contains("broken.ova"), bad.raw());
+        assertError(call("POST", "/api/vms/import", "{}"), 400, "invalid", "'source' is required");
+    }
+
+    @Test
     void metricsConsoleAndPlans() throws Exception {
         Res metrics = call("GET", "/metrics", null);
         assertEquals(200, metrics.status());

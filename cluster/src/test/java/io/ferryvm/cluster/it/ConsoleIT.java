@@ -2,7 +2,6 @@ package io.ferryvm.cluster.it;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ferryvm.cluster.node.EmbeddedCluster;
@@ -16,7 +15,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -29,6 +27,16 @@ import org.openqa.selenium.support.ui.Select;
 class ConsoleIT {
     static final File CHROMIUM = new File("/usr/bin/chromium");
     static final File DRIVER = new File("/usr/bin/chromedriver");
+
+    /** A cell's text, read afresh until the read lands (the table is re-rendered on every event). */
+    static String text(WebDriver d, By row, String cell) {
+        String[] t = new String[1];
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            t[0] = d.findElement(row).findElement(By.cssSelector(cell)).getText();
+            return true;
+        });
+        return t[0];
+    }
 
     /** The table is re-rendered on every event: find the button afresh until a click lands. */
     static void click(WebDriver d, By row, String button) {
@@ -61,14 +69,13 @@ class ConsoleIT {
                 By row = By.cssSelector("tr[data-vm='browser-vm']");
                 await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
                         .until(() -> d.findElement(row).findElement(By.cssSelector(".status")).getText().equals("running"));
-                String from = d.findElement(row).findElement(By.cssSelector("td.host")).getText();
+                String from = text(d, row, "td.host");
 
                 click(d, row, "button.act-migrate");
-                await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> !d.findElement(row)
-                        .findElement(By.cssSelector("td.host")).getText().equals(from));
+                await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> !text(d, row, "td.host").equals(from));
                 await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> d.findElement(By.cssSelector(".migration.ok .detail"))
                         .getText().startsWith("done in"));
-                assertNotEquals(from, d.findElement(row).findElement(By.cssSelector("td.host")).getText());
+                assertNotEquals(from, text(d, row, "td.host"));
 
                 click(d, row, "button.act-check");
                 await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> d.findElement(By.id("log")).getText()
@@ -79,8 +86,8 @@ class ConsoleIT {
                         .until(() -> d.findElement(row).findElement(By.cssSelector(".status")).getText().equals("stopped"));
                 click(d, row, "button.act-delete");
                 await().atMost(Duration.ofSeconds(60)).until(() -> d.findElements(row).isEmpty());
-                WebElement log = d.findElement(By.id("log"));
-                assertTrue(log.getText().contains("deleted browser-vm"), log.getText());
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                        .until(() -> d.findElement(By.id("log")).getText().contains("deleted browser-vm"));
                 Files.write(Path.of("target", "console.png"), ((TakesScreenshot) d).getScreenshotAs(OutputType.BYTES));
             } finally {
                 d.quit();

@@ -36,9 +36,20 @@ class MultiProcessIT {
     final Map<String, Process> nodes = new LinkedHashMap<>();
     final Map<String, Integer> apiPorts = new LinkedHashMap<>();
 
+    Path logs;
+
     @AfterEach
-    void killAll() {
+    void killAll() throws IOException {
         nodes.values().forEach(p -> p.toHandle().destroyForcibly());
+        // Keep the nodes' logs where a failed build can be read (the temp dir goes with the test).
+        if (logs != null) {
+            Path keep = Files.createDirectories(Path.of("target", "multiprocess-logs"));
+            try (var s = Files.list(logs)) {
+                for (Path f : s.filter(f -> f.toString().endsWith(".log")).toList()) {
+                    Files.copy(f, keep.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
     }
 
     static int freePort() throws IOException {
@@ -55,6 +66,7 @@ class MultiProcessIT {
                 "-jar", jar.toString(), "node", "--name", name, "--port", String.valueOf(port), "--seed", "127.0.0.1:" + seedPort,
                 "--state-dir", dir.resolve(name).toString(), "--api-port", String.valueOf(api), "--topology", "2x4x2@4G",
                 "--stable-after", "3"));
+        logs = dir;
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
         nodes.put(name, p);
         apiPorts.put(name, api);
@@ -88,7 +100,10 @@ class MultiProcessIT {
         startNode("host1", p1, p1, dir);
         startNode("host2", p2, p1, dir);
         startNode("host3", p3, p1, dir);
-        await().atMost(Duration.ofMinutes(3)).ignoreExceptions().until(() -> hostsUp("host2") == 3);
+        // Every node's API answers and sees all three hosts (a node may report before its API is bound).
+        for (String n : nodes.keySet()) {
+            await().atMost(Duration.ofMinutes(3)).ignoreExceptions().until(() -> hostsUp(n) == 3);
+        }
 
         String ha = "{\"name\":\"mp\",\"vcpus\":1,\"memory\":\"32M\",\"ha\":\"RESTART\",\"workload\":{\"program\":\"pagewalk\","
                 + "\"offset\":0,\"length\":0,\"dirtyRateMiBps\":8}}";

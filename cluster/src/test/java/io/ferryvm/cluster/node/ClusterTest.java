@@ -152,6 +152,24 @@ class ClusterTest {
         assertFalse(r.ok(), "a draining host takes no new VM");
     }
 
+    @Test
+    void aHostTakesPartInAtMostFourMigrationsAtOnceTheRestQueue() {
+        List<OrchestratorProtocol.MigrationAccepted> accepted = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            assertTrue(define(VmSpec.of("q" + i, 1, 64L << 20, new Workload.Fill(0, 0, i)), "host2").ok());
+        }
+        for (int i = 0; i < 6; i++) {
+            accepted.add(get(api.migrate("q" + i, "host3", MigrationOptions.DEFAULT)));
+        }
+        assertTrue(accepted.stream().allMatch(OrchestratorProtocol.MigrationAccepted::ok));
+        assertTrue(accepted.stream().filter(a -> a.message().equals("queued")).count() >= 2, "the fifth and sixth wait: " + accepted);
+        await().atMost(LONG).until(() -> accepted.stream().allMatch(a -> summaryOf(a) != null));
+        assertTrue(accepted.stream().allMatch(a -> summaryOf(a).success()));
+        for (int i = 0; i < 6; i++) {
+            assertEquals("host3", vm("q" + i).host());
+        }
+    }
+
     private io.ferryvm.cluster.api.MigrationSummary summaryOf(OrchestratorProtocol.MigrationAccepted a) {
         return get(api.migrations()).migrations().stream().filter(m -> m.migrationId().equals(a.migrationId()))
                 .map(OrchestratorProtocol.MigrationView::summary).filter(s -> s != null).findFirst().orElse(null);

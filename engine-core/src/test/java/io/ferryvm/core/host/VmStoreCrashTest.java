@@ -27,7 +27,7 @@ class VmStoreCrashTest {
     void killMidWriteLeavesTheOldOrTheNewFile(@TempDir Path dir) throws Exception {
         UUID id = UUID.randomUUID();
         SplittableRandom r = new SplittableRandom(7);
-        for (int round = 0; round < 6; round++) {
+        for (int round = 0; round < 4; round++) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), VmStoreWriterMain.class.getName(),
                     dir.toString(), id.toString()).redirectErrorStream(true).start();
@@ -44,7 +44,7 @@ class VmStoreCrashTest {
                 }
             });
             reader.start();
-            long target = 20 + r.nextInt(200);
+            long target = 20 + r.nextInt(120);
             await().atMost(Duration.ofMinutes(1)).until(() -> acked.get() >= target || !p.isAlive());
             assertTrue(p.isAlive(), "the writer ran until killed");
             p.toHandle().destroyForcibly(); // SIGKILL; unlike Process.destroy it keeps the pipe readable

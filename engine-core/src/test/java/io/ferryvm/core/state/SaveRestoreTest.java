@@ -80,7 +80,7 @@ class SaveRestoreTest {
     @Test
     void truncatedFilesAreRefusedAndTheExistingVmIsUntouched() throws IOException {
         long size = Files.size(good);
-        long[] cuts = {0, 7, 20, 40, 300, size / 3, size / 2, size - 30, size - 9, size - 1};
+        long[] cuts = {0, 20, 300, size / 2, size - 30, size - 1};
         try (Host h = host("dst-trunc")) {
             h.define(spec);
             for (long cut : cuts) {
@@ -104,7 +104,7 @@ class SaveRestoreTest {
             h.define(spec);
             h.start(spec.id()); // a running VM with this id: also untouched by a failed restore
             long before = h.info(spec.id()).steps();
-            long[] offsets = new long[12];
+            long[] offsets = new long[7];
             offsets[0] = 3; // magic
             offsets[1] = 30; // definition length
             for (int i = 2; i < offsets.length; i++) {
