@@ -86,4 +86,27 @@ class PostCopyTest {
             h.assertStillOnSource(vm, VmStatus.RUNNING);
         }
     }
+
+    /**
+     * Chaos schedule target.postcopy.running=error (chaos-tests FailpointChaosIT): the target started the guest,
+     * then failed before it could say so; the source, never told, resumed its copy on ABORT while the target's
+     * still ran (53 ms of two running copies). The target now stops its copy before it sends ABORT.
+     */
+    @Test
+    void aTargetFailingAsItStartsTheGuestStopsItBeforeTheSourceResumes() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.targetFailpoints.arm("target.postcopy.running", Failpoints.Action.ERROR);
+            UUID vm = h.start("walk", 1, MEM, new Workload.PageWalk(0, 24 << 20, 0));
+            h.awaitSteps(vm, 50_000);
+            MigrationReport r = h.migrate(vm, postCopyNow(2));
+            assertEquals(MigrationReport.Outcome.FAILED, r.outcome(), r.toLogLine());
+            h.assertStillOnSource(vm, VmStatus.RUNNING);
+            long targetStopped = h.target.runHistory().runs().stream().filter(x -> x.vm().equals(vm))
+                    .mapToLong(io.ferryvm.core.machine.RunHistory.Run::toMicros).max().orElse(Long.MIN_VALUE);
+            long sourceResumed = h.source.runHistory().runs().stream().filter(x -> x.vm().equals(vm))
+                    .mapToLong(io.ferryvm.core.machine.RunHistory.Run::fromMicros).max().orElseThrow();
+            assertTrue(targetStopped <= sourceResumed, "the target's copy ran until " + targetStopped
+                    + " µs, the source's resumed at " + sourceResumed + " µs: two copies ran at once");
+        }
+    }
 }
