@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
  */
 final class Chaos {
     static final long SEED = seed(System.getProperty("ferry.chaos.seed", "1"));
-    static final boolean SOAK = Boolean.getBoolean("ferry.chaos.soak");
+    /** The exhaustive run: -Dchaos.full=true (or its older name -Dferry.chaos.soak=true). */
+    static final boolean SOAK = Boolean.getBoolean("chaos.full") || Boolean.getBoolean("ferry.chaos.soak");
 
     private Chaos() {}
 

@@ -52,6 +52,8 @@ final class ChaosCluster implements AutoCloseable {
     final FaultProxy proxy;
     final List<Node> nodes = new ArrayList<>();
     final Observer observer;
+    /** Overlaps of runs already reported (by VM, hosts and starts): a later scenario does not inherit them. */
+    final java.util.Set<String> reportedOverlaps = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final Path dir;
     private final Map<UUID, TrackedVm> vms = Collections.synchronizedMap(new LinkedHashMap<>());
     private final List<String> extraArgs;
@@ -164,11 +166,27 @@ final class ChaosCluster implements AutoCloseable {
     // ---- one cluster shared by the suites that need no special nodes ----
 
     private static ChaosCluster shared;
+    static final String CIM_USER = "admin";
+    static final String CIM_PASSWORD = "chaos-cim-password";
+    /** host1's CIM-XML HTTP port in the shared cluster, -1 elsewhere. */
+    int cimPort = -1;
 
     /** Three nodes in namespaces (where allowed), state on tmpfs (where allowed); closed when the test session ends. */
     static synchronized ChaosCluster shared() {
         if (shared == null) {
-            ChaosCluster c = new ChaosCluster("shared", 3);
+            // host1 also serves CIM-XML over HTTP (HostileInputIT fuzzes it), with a users file the harness wrote
+            int cimPort = LoopbackNetwork.freePort();
+            Path users = Chaos.runDir().resolve("cim-users-" + UUID.randomUUID().toString().substring(0, 8));
+            try {
+                Files.createDirectories(users.getParent());
+            } catch (IOException e) {
+                throw new ChaosException("cannot create " + users.getParent() + ": " + e.getMessage(), e);
+            }
+            io.ferryvm.cluster.cim.CimSetup.writeUsers(users, List.of(io.ferryvm.cim.CimUser.administrator(CIM_USER,
+                    io.ferryvm.cim.PasswordHash.hash(CIM_PASSWORD.toCharArray()))));
+            ChaosCluster c = new ChaosCluster("shared", 3, n -> n.index != 0 ? List.of()
+                    : List.of("--cim-http-port", String.valueOf(cimPort), "--cim-bind", n.address, "--cim-users", users.toString()), Map.of());
+            c.cimPort = cimPort;
             try {
                 c.withStateOnTmpfs();
                 c.start();

@@ -98,7 +98,7 @@ class ClusterSecurityIT {
         // both get up and knock for a while; no member ever lists them
         await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> rogue.alive() && plain.alive() && rogue.tail(200).contains("up at")
                 && plain.tail(200).contains("up at"));
-        await().during(Duration.ofSeconds(20)).atMost(Duration.ofSeconds(30)).until(() -> {
+        await().during(Chaos.pick(Duration.ofSeconds(8), Duration.ofSeconds(30))).atMost(Duration.ofSeconds(45)).until(() -> {
             for (Node m : cluster.nodes) {
                 for (JsonNode h : m.api.get("/api/hosts")) {
                     String name = h.get("host").asText();

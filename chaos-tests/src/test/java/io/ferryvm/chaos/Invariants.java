@@ -71,7 +71,12 @@ final class Invariants {
             System.out.println("[chaos] " + scenario + ": settled after " + waited + " s; first waited on " + firstWait.get());
         }
         List<String> out = new ArrayList<>(last.get());
-        out.addAll(cluster.observer.overlaps());
+        for (String o : cluster.observer.overlaps()) {
+            // each overlap counts once, in the scenario that caused it: the observer keeps every run of the whole session
+            if (cluster.reportedOverlaps.add(o.replaceAll(", (running|\\d+)\\]", "]"))) {
+                out.add(o);
+            }
+        }
         if (out.isEmpty()) {
             for (ChaosCluster.TrackedVm v : guestsToCheck) {
                 String g = guest(v);

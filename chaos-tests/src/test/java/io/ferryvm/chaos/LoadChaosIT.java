@@ -35,7 +35,7 @@ class LoadChaosIT {
     void tenConcurrentMigrationsOfAHundredVmsUnderAFaultSchedule() throws Exception {
         ChaosCluster cluster = ChaosCluster.shared();
         SplittableRandom rnd = Chaos.random("load");
-        Duration length = Chaos.pick(Duration.ofSeconds(60), Duration.ofMinutes(10));
+        Duration length = Chaos.pick(Duration.ofSeconds(40), Duration.ofMinutes(10));
         List<ChaosCluster.TrackedVm> vms = new ArrayList<>();
         for (int i = 0; i < VMS; i++) {
             boolean ha = i % 5 == 0;
