@@ -235,6 +235,24 @@ public final class Vm {
         host.forget(this);
     }
 
+    /**
+     * Post-copy lost the guest: it may have run on the target, so this copy never resumes. It is stopped
+     * here with its definition intact (it stayed MIGRATING and paused for good, refusing start and stop).
+     */
+    public synchronized void loseMigrationOut() {
+        Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT_LOST);
+        requireDirection(Direction.OUT);
+        direction = Direction.NONE;
+        status = VmStatus.STOPPED;
+        shutdownMachine();
+        try {
+            host.store().put(spec, status);
+        } catch (CoreException e) {
+            org.slf4j.LoggerFactory.getLogger(Vm.class).error("VM {} stopped after post-copy lost it, but its status could not "
+                    + "be recorded: {}", spec.name(), e.getMessage());
+        }
+    }
+
     /** True while the VM is the source of an outgoing migration. */
     public synchronized boolean isMigratingOut() {
         return status == VmStatus.MIGRATING && direction == Direction.OUT;

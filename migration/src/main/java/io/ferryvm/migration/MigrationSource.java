@@ -81,6 +81,13 @@ public final class MigrationSource {
     private volatile MigrationPhase phase = MigrationPhase.BEGUN;
     private volatile boolean doneSending;
     private volatile boolean postCopyStarted;
+    /**
+     * POSTCOPY went out: from here the target may run the guest before this side hears of it. Ending without
+     * ACK(postcopy running) then resumes here only if the target said ABORT (it stops its copy first); any other
+     * end (cancel, timeout, a lost channel) cannot know and loses the guest rather than risk two copies.
+     */
+    private volatile boolean postCopySent;
+    private volatile boolean targetAborted;
     private boolean performed;
     private boolean cleanedUp;
     private MigrationReport report;
@@ -366,6 +373,7 @@ public final class MigrationSource {
         long[] words = fin.toWords();
         sendWords(Command.DIRTY_MAP, words);
         write(0, Command.STATE, ByteBuffer.wrap(StateCodec.encode(st)));
+        postCopySent = true; // before the write: a target that starts the guest must find this side knowing it may
         write(0, Command.POSTCOPY, ByteBuffer.allocate(0));
         await(postCopyRunning, "the target starting the guest");
         tRunning = ticker.nanos();
@@ -548,6 +556,7 @@ public final class MigrationSource {
                     return false; // after READY the control plane carries finish's outcome to confirm or abort
                 }
                 String why = MigrationTarget.abortReason(p);
+                targetAborted = true;
                 fail(helloAcks[c].isDone() ? new MigrationFailure.PeerLost("target", "aborted: " + why)
                         : new MigrationFailure.Rejected("hello", why));
                 return false;
@@ -762,10 +771,15 @@ public final class MigrationSource {
         if (Failpoints.isCrash(f)) {
             // This side "died": nothing resumes, nothing is journaled, as after a killed process.
             phase = MigrationPhase.ABORTED;
-        } else if (postCopyStarted) {
+        } else if (postCopyStarted || (postCopySent && !targetAborted)) {
             phase = MigrationPhase.GUEST_LOST;
             outcome = MigrationReport.Outcome.GUEST_LOST;
             safeJournal(MigrationPhase.GUEST_LOST, f.describe());
+            try {
+                vm.loseMigrationOut(); // never resumed here; stopped with its definition, to be started again
+            } catch (CoreException e) {
+                LOG.error("migration {}: the lost guest could not be stopped here: {}", offer.migrationId(), e.getMessage());
+            }
         } else {
             try {
                 vm.abortMigrationOut();
