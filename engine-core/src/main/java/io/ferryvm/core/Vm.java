@@ -21,7 +21,8 @@ import java.util.UUID;
  */
 public final class Vm {
     private final Host host;
-    private VmSpec spec;
+    /** Volatile, read without the lock: the host reads names under its own lock, and this lock may wait on the host's. */
+    private volatile VmSpec spec;
     private VmStatus status;
     private VmStatus beforeMigration;
     private Machine machine;
@@ -39,8 +40,8 @@ public final class Vm {
         this.status = status;
     }
 
-    public synchronized VmSpec spec() {
-        return spec;
+    public VmSpec spec() {
+        return spec; // never under this VM's lock: Host.checkNameFree holds the host's lock and asks every VM
     }
 
     public UUID id() {
@@ -228,10 +229,13 @@ public final class Vm {
     }
 
     /** Confirm after a successful finish: the guest runs on the target; here it is released for good. */
-    public synchronized void completeMigrationOut() {
-        Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT_DONE);
-        requireDirection(Direction.OUT);
-        shutdownMachine();
+    public void completeMigrationOut() {
+        synchronized (this) {
+            Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT_DONE);
+            requireDirection(Direction.OUT);
+            shutdownMachine();
+        }
+        // Outside this VM's lock: the host's methods take the host's lock, then a VM's (lock order host -> VM)
         host.forget(this);
     }
 
@@ -343,18 +347,20 @@ public final class Vm {
     }
 
     /** Target: the incoming migration failed; everything received is freed and the VM leaves this host. */
-    public synchronized void abortMigrationIn() {
-        Lifecycle.check(spec.name(), status, VmAction.MIGRATE_IN_ABORT);
-        requireDirection(Direction.IN);
-        if (machine != null) {
-            machine.close();
-            machine = null;
-        } else if (incoming != null) {
-            incoming.close();
+    public void abortMigrationIn() {
+        synchronized (this) {
+            Lifecycle.check(spec.name(), status, VmAction.MIGRATE_IN_ABORT);
+            requireDirection(Direction.IN);
+            if (machine != null) {
+                machine.close();
+                machine = null;
+            } else if (incoming != null) {
+                incoming.close();
+            }
+            incoming = null;
+            unplace();
         }
-        incoming = null;
-        unplace();
-        host.forget(this);
+        host.forget(this); // outside this VM's lock, as in completeMigrationOut
     }
 
     // ---- helpers ----
