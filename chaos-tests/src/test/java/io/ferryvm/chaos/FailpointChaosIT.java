@@ -223,6 +223,10 @@ class FailpointChaosIT {
         }
         walker.mayBeStopped.set(false);
         busy.mayBeStopped.set(false);
+        // one greppable line per schedule: the README's faults x phases matrix is made from these
+        System.out.println("[chaos] matrix " + s.point().name() + " " + s.action() + " | " + outcome(summary)
+                + " | guest on " + cluster.holder(vm).map(n -> n.name).orElse("none (stopped, definition intact)")
+                + " | " + (v.isEmpty() ? "invariants hold" : v.size() + " violation(s)"));
         assertEquals(List.of(), v, s + ": invariants\n" + logs());
     }
 
@@ -235,6 +239,17 @@ class FailpointChaosIT {
     private boolean summaryPresent(String id) {
         Api.Response r = cluster.api().call("GET", "/api/migrations/" + id, null);
         return r.ok() && r.body().hasNonNull("summary");
+    }
+
+    private static String outcome(Optional<JsonNode> summary) {
+        if (summary.isEmpty()) {
+            return "no summary";
+        }
+        if (summary.get().get("success").asBoolean()) {
+            return "completed";
+        }
+        String f = summary.get().get("failure").asText();
+        return f.contains("GUEST_LOST") ? "guest lost (post-copy)" : "failed, rolled back";
     }
 
     private static void record(Optional<JsonNode> summary, Node source, Node target) {
