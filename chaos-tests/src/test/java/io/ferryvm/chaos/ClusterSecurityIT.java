@@ -92,12 +92,16 @@ class ClusterSecurityIT {
         outsiders.add(plain);
         rogue.start(cluster.seeds(), List.of("--tls-keystore", keyStore("rogue").toString(), "--tls-truststore",
                 trustStore("rogue").toString()), Map.of("FERRY_TLS_PASSWORD", Certificates.PASSWORD));
-        plain.start(cluster.seeds(), List.of(), Map.of());
+        if (Chaos.SOAK) {
+            plain.start(cluster.seeds(), List.of(), Map.of()); // the default run tries the other authority only (a JVM less)
+        }
         Summary.RUN.fault("join attempt with another authority's certificate");
-        Summary.RUN.fault("join attempt without TLS");
+        if (Chaos.SOAK) {
+            Summary.RUN.fault("join attempt without TLS");
+        }
         // both get up and knock for a while; no member ever lists them
-        await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> rogue.alive() && plain.alive() && rogue.tail(200).contains("up at")
-                && plain.tail(200).contains("up at"));
+        await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> rogue.alive() && rogue.tail(200).contains("up at")
+                && (!Chaos.SOAK || (plain.alive() && plain.tail(200).contains("up at"))));
         await().during(Chaos.pick(Duration.ofSeconds(8), Duration.ofSeconds(30))).atMost(Duration.ofSeconds(45)).until(() -> {
             for (Node m : cluster.nodes) {
                 for (JsonNode h : m.api.get("/api/hosts")) {

@@ -117,6 +117,9 @@ class FailpointChaosIT {
         }
         // schedules that once found a bug run every time (their fixes' regression tests in the product modules)
         for (String r : REGRESSIONS) {
+            if (!Chaos.SOAK && r.endsWith("=crash")) {
+                continue; // a node restart each: the default run's two seeded crashes already cost two (the fix has its unit test)
+            }
             Schedule s = new Schedule(POINTS.stream().filter(p -> p.name().equals(r.split("=")[0])).findFirst().orElseThrow(),
                     r.split("=")[1]);
             if (!out.contains(s)) {

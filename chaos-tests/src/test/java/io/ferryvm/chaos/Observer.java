@@ -16,8 +16,11 @@ import java.util.concurrent.locks.LockSupport;
  * The two-copies oracle. A background thread asks every live node for its own view ({@code GET /api/node})
  * a few times a second and keeps every run of every guest it reports: when its vCPUs started and stopped
  * executing on that host, on the machine's wall clock (all node processes share it). A run still open in
- * an incarnation that has died is closed at the moment the harness saw the process end. Two runs of one
- * VM on two hosts that overlap in time are a guest that ran in two places at once.
+ * an incarnation that has died counts until the last poll that saw it open: its real end lies between that
+ * and the process's death, a gap no one can see into (a source paused at switchover and halted before the
+ * next poll looked like a copy running beside the target's for that gap), so the oracle reports proven
+ * overlaps only. Two runs of one VM on two hosts that overlap in time are a guest that ran in two places at
+ * once.
  *
  * <p>Why runs and not samples: two polls of two nodes are never simultaneous, so "running here" and
  * "running there" from one sweep may straddle a switchover. Runs are recorded by the hosts themselves,
@@ -32,6 +35,8 @@ final class Observer implements AutoCloseable {
 
     private final List<Node> nodes;
     private final Map<Key, Long> runs = new ConcurrentHashMap<>();
+    /** For runs seen open: the latest time a request was sent that the node answered with the run still open. */
+    private final Map<Key, Long> seenOpenAt = new ConcurrentHashMap<>();
     private final Map<String, JsonNode> lastViews = new ConcurrentHashMap<>();
     private final Thread poller;
     private volatile boolean closed;
@@ -62,6 +67,7 @@ final class Observer implements AutoCloseable {
     /** Reads one node's view now and records its runs; null if it did not answer. */
     JsonNode poll(Node n) {
         int inc = n.incarnation();
+        long asked = nowMicros(); // the answer was made after this: a run it shows open was open then
         Api.Response r;
         try {
             r = n.api.call("GET", "/api/node", null, Duration.ofSeconds(3));
@@ -73,13 +79,17 @@ final class Observer implements AutoCloseable {
         }
         for (JsonNode run : r.body().get("runs")) {
             Key k = new Key(n.name, inc, UUID.fromString(run.get("vm").asText()), run.get("fromMicros").asLong());
-            runs.merge(k, run.get("toMicros").asLong(), Math::min); // an open run (MAX) closes; a closed one never reopens
+            long to = run.get("toMicros").asLong();
+            runs.merge(k, to, Math::min); // an open run (MAX) closes; a closed one never reopens
+            if (to == Long.MAX_VALUE) {
+                seenOpenAt.merge(k, Math.max(asked, k.fromMicros()), Math::max);
+            }
         }
         lastViews.put(n.name, r.body());
         return r.body();
     }
 
-    /** Every run known now; an open run of a dead incarnation ends when the harness saw that process end. */
+    /** Every run known now; an open run of a dead incarnation ends where it was last seen open (proven). */
     List<Run> runs() {
         Map<String, Node> byName = new HashMap<>();
         nodes.forEach(n -> byName.put(n.name, n));
@@ -89,7 +99,7 @@ final class Observer implements AutoCloseable {
             if (end == Long.MAX_VALUE) {
                 Long death = byName.get(k.node()).deathOf(k.incarnation());
                 if (death != null) {
-                    end = death;
+                    end = Math.min(death, seenOpenAt.getOrDefault(k, k.fromMicros()));
                 }
             }
             out.add(new Run(k.node(), k.incarnation(), k.vm(), k.fromMicros(), end));
