@@ -43,11 +43,14 @@ final class FaultProxy implements AutoCloseable {
     /** Forward exactly this many bytes of the next tunnel that gets there, then close it. */
     record Truncate(long afterBytes) implements Fault {}
 
-    /** Forward nothing more, keep the connections open (a stalled target, a blackhole). */
-    record Stall() implements Fault {}
+    /**
+     * Forward nothing more, keep the connections open (a stalled target, a blackhole): at once (0), or once a
+     * tunnel carried this many bytes towards its target (mid-stream, whatever the timing).
+     */
+    record Stall(long afterBytes) implements Fault {}
 
-    /** Close every tunnel with a TCP reset, refuse new ones. */
-    record Reset() implements Fault {}
+    /** Close every tunnel with a TCP reset and refuse new ones (0), or reset a tunnel once it carried this many bytes. */
+    record Reset(long afterBytes) implements Fault {}
 
     /** Hold every chunk back this long. */
     record Delay(long millis) implements Fault {}
@@ -89,7 +92,7 @@ final class FaultProxy implements AutoCloseable {
     /** Arms a fault for what flows from now on (Pass disarms). Reset also kills every open tunnel at once. */
     void set(Fault f) {
         fault.set(f);
-        if (f instanceof Reset) {
+        if (f instanceof Reset rs && rs.afterBytes() == 0) {
             tunnels.forEach(t -> t.abort(true));
         }
     }
@@ -162,7 +165,7 @@ final class FaultProxy implements AutoCloseable {
             int port = in.readUnsignedShort();
             String from = ((InetSocketAddress) client.getRemoteSocketAddress()).getAddress().getHostAddress();
             connects.add(new Connect(from, host, port));
-            if (cmd != 1 || fault.get() instanceof Reset) {
+            if (cmd != 1 || (fault.get() instanceof Reset rs && rs.afterBytes() == 0)) {
                 reply(out, 5);
                 client.close();
                 return;
@@ -237,7 +240,13 @@ final class FaultProxy implements AutoCloseable {
                         break;
                     }
                     Fault f = fault.get();
-                    while (f instanceof Stall || (network.cut(from, to) && !done)) {
+                    boolean stalled = false;
+                    while ((f instanceof Stall st && (st.afterBytes() == 0 || (toTarget && offset + n > st.afterBytes())))
+                            || (network.cut(from, to) && !done)) {
+                        if (!stalled && f instanceof Stall) {
+                            stalled = true;
+                            fired.incrementAndGet();
+                        }
                         // hold the bytes: the peer sees silence, as behind a blackhole, until healed or aborted
                         LockSupport.parkNanos(20_000_000L);
                         if (done) {
@@ -245,7 +254,8 @@ final class FaultProxy implements AutoCloseable {
                         }
                         f = fault.get();
                     }
-                    if (f instanceof Reset) {
+                    if (f instanceof Reset rs && (rs.afterBytes() == 0 || (toTarget && offset + n > rs.afterBytes()))) {
+                        fired.incrementAndGet();
                         abort(true);
                         return;
                     }

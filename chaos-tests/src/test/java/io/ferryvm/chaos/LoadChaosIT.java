@@ -173,7 +173,7 @@ class LoadChaosIT {
                 FaultProxy.Fault f = switch (rnd.nextInt(3)) {
                     case 0 -> new FaultProxy.Flip(200 + rnd.nextInt(1 << 20), 1 << rnd.nextInt(8));
                     case 1 -> new FaultProxy.Truncate(200 + rnd.nextInt(1 << 20));
-                    default -> new FaultProxy.Reset();
+                    default -> new FaultProxy.Reset(0);
                 };
                 on = () -> {
                     cluster.proxy.set(f);

@@ -243,12 +243,12 @@ class OutsideFaultsIT {
 
     @Test
     void aStalledTarget() {
-        stream("stalled target", new FaultProxy.Stall(), 1 << 20, true);
+        stream("stalled target", new FaultProxy.Stall(64 << 10), 0, true); // mid-stream by bytes, not by timing
     }
 
     @Test
     void aResetStream() {
-        stream("reset stream", new FaultProxy.Reset(), 1 << 20, true);
+        stream("reset stream", new FaultProxy.Reset(64 << 10), 0, true);
     }
 
     @Test
@@ -282,8 +282,12 @@ class OutsideFaultsIT {
         Optional<JsonNode> s = Migrations.awaitSummary(cluster, id, Duration.ofMinutes(2));
         cluster.proxy.set(new FaultProxy.Pass());
         outcome(s);
-        boolean oneShot = fault instanceof FaultProxy.Flip || fault instanceof FaultProxy.Truncate;
-        if (mustFail && s.isPresent() && (!oneShot || cluster.proxy.fired() > firedBefore)) {
+        boolean byOffset = fault instanceof FaultProxy.Flip || fault instanceof FaultProxy.Truncate
+                || (fault instanceof FaultProxy.Stall st && st.afterBytes() > 0) || (fault instanceof FaultProxy.Reset rs && rs.afterBytes() > 0);
+        if (byOffset && cluster.proxy.fired() == firedBefore) {
+            Summary.RUN.note(what + ": the stream ended before the fault's offset; the migration was not touched");
+        }
+        if (mustFail && s.isPresent() && (!byOffset || cluster.proxy.fired() > firedBefore)) {
             assertEquals(false, s.get().get("success").asBoolean(), what + " should have failed the migration: " + s.get());
         }
         verify("stream: " + what, List.of(g));
