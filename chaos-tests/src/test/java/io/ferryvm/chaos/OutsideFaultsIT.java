@@ -231,13 +231,13 @@ class OutsideFaultsIT {
 
     @Test
     void aFlippedByteInTheStream() {
-        long offset = 512 + PICK.nextInt(4 << 20);
+        long offset = 512 + PICK.nextInt(128 << 10); // inside the stream: a 32 MiB pagewalk guest sends about 1 MiB
         stream("flipped byte at " + offset, new FaultProxy.Flip(offset, 1 << PICK.nextInt(8)), 0, true);
     }
 
     @Test
     void aTruncatedFrame() {
-        long after = 512 + PICK.nextInt(4 << 20);
+        long after = 512 + PICK.nextInt(128 << 10); // inside the stream, as above
         stream("stream cut after " + after + " bytes", new FaultProxy.Truncate(after), 0, true);
     }
 
