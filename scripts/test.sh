@@ -8,6 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 declare -A tools=(
   [qemu-img]=qemu-utils   # ovf: checks every VMDK Ferry writes and converts it back to raw
   [xorriso]=xorriso       # ovf: reads the ovf-env ISO image
+  [nft]=nftables          # chaos-tests: partitions between nodes in network namespaces (loopback without it)
   [chromium]=chromium     # cluster: the web console test drives a real headless browser
   [chromedriver]=chromium-driver
   [wbemcli]=sblim-wbemcli # cim-provider: the WBEM client the CIM end-to-end tests drive

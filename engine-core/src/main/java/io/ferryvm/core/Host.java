@@ -3,6 +3,7 @@ package io.ferryvm.core;
 import io.ferryvm.core.host.HostInventory;
 import io.ferryvm.core.host.VmStore;
 import io.ferryvm.core.machine.GuestMemory;
+import io.ferryvm.core.machine.RunHistory;
 import io.ferryvm.core.state.SaveFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +25,9 @@ public final class Host implements AutoCloseable {
     private final HostConfig config;
     private final VmStore store;
     private final Map<UUID, Vm> vms = new ConcurrentHashMap<>();
+    private final RunHistory runs = new RunHistory(RUN_HISTORY);
+    /** Enough runs to cover the VMs of a busy host over minutes of pauses, resumes and migrations. */
+    static final int RUN_HISTORY = 4096;
 
     private Host(HostConfig config) {
         this.config = config;
@@ -56,6 +60,11 @@ public final class Host implements AutoCloseable {
 
     public HostInventory inventory() {
         return config.inventory();
+    }
+
+    /** When each guest executed on this host (wall clock), VMs that left included: the two-copies oracle. */
+    public RunHistory runHistory() {
+        return runs;
     }
 
     VmStore store() {

@@ -12,7 +12,7 @@ import java.util.Optional;
  *   DEFINED --start--> RUNNING --pause--> PAUSED --resume--> RUNNING
  *   RUNNING|PAUSED --stop|save--> STOPPED --start--> RUNNING
  *   DEFINED|STOPPED --restore--> PAUSED|RUNNING     DEFINED|STOPPED --undefine--> (gone)
- *   RUNNING|PAUSED --migrate-out--> MIGRATING --abort--> (status before) | --done--> (gone)
+ *   RUNNING|PAUSED --migrate-out--> MIGRATING --abort--> (status before) | --done--> (gone) | --lost--> STOPPED
  *   (incoming) MIGRATING --in-done--> RUNNING|PAUSED | --in-abort--> (gone)
  * </pre>
  */
@@ -39,6 +39,7 @@ public final class Lifecycle {
         allow(VmStatus.STOPPED, VmAction.UNDEFINE, Target.REMOVED);
         allow(VmStatus.MIGRATING, VmAction.MIGRATE_OUT_ABORT, Target.PREVIOUS);
         allow(VmStatus.MIGRATING, VmAction.MIGRATE_OUT_DONE, Target.REMOVED);
+        allow(VmStatus.MIGRATING, VmAction.MIGRATE_OUT_LOST, Target.STOPPED);
         allow(VmStatus.MIGRATING, VmAction.MIGRATE_IN_DONE, Target.RESTORED);
         allow(VmStatus.MIGRATING, VmAction.MIGRATE_IN_ABORT, Target.REMOVED);
     }

@@ -21,7 +21,8 @@ import java.util.UUID;
  */
 public final class Vm {
     private final Host host;
-    private VmSpec spec;
+    /** Volatile, read without the lock: the host reads names under its own lock, and this lock may wait on the host's. */
+    private volatile VmSpec spec;
     private VmStatus status;
     private VmStatus beforeMigration;
     private Machine machine;
@@ -39,8 +40,8 @@ public final class Vm {
         this.status = status;
     }
 
-    public synchronized VmSpec spec() {
-        return spec;
+    public VmSpec spec() {
+        return spec; // never under this VM's lock: Host.checkNameFree holds the host's lock and asks every VM
     }
 
     public UUID id() {
@@ -79,6 +80,7 @@ public final class Vm {
             Machine m;
             try {
                 m = Machine.create(spec.name(), mem, programs(), realBinding(b), binder(), host.config().ticker());
+                m.recordRunsIn(host.runHistory(), spec.id());
             } catch (RuntimeException e) {
                 mem.close();
                 throw e;
@@ -161,6 +163,7 @@ public final class Vm {
         try {
             Machine m = Machine.restore(spec.name(), loaded.memory(), programs(), loaded.state(), realBinding(b), binder(),
                     host.config().ticker());
+            m.recordRunsIn(host.runHistory(), spec.id());
             m.start(paused);
             machine = m;
             setStatus(paused ? VmStatus.PAUSED : VmStatus.RUNNING);
@@ -227,11 +230,32 @@ public final class Vm {
     }
 
     /** Confirm after a successful finish: the guest runs on the target; here it is released for good. */
-    public synchronized void completeMigrationOut() {
-        Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT_DONE);
-        requireDirection(Direction.OUT);
-        shutdownMachine();
+    public void completeMigrationOut() {
+        synchronized (this) {
+            Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT_DONE);
+            requireDirection(Direction.OUT);
+            shutdownMachine();
+        }
+        // Outside this VM's lock: the host's methods take the host's lock, then a VM's (lock order host -> VM)
         host.forget(this);
+    }
+
+    /**
+     * Post-copy lost the guest: it may have run on the target, so this copy never resumes. It is stopped
+     * here with its definition intact (it stayed MIGRATING and paused for good, refusing start and stop).
+     */
+    public synchronized void loseMigrationOut() {
+        Lifecycle.check(spec.name(), status, VmAction.MIGRATE_OUT_LOST);
+        requireDirection(Direction.OUT);
+        direction = Direction.NONE;
+        status = VmStatus.STOPPED;
+        shutdownMachine();
+        try {
+            host.store().put(spec, status);
+        } catch (CoreException e) {
+            org.slf4j.LoggerFactory.getLogger(Vm.class).error("VM {} stopped after post-copy lost it, but its status could not "
+                    + "be recorded: {}", spec.name(), e.getMessage());
+        }
     }
 
     /** True while the VM is the source of an outgoing migration. */
@@ -302,6 +326,7 @@ public final class Vm {
             if (machine == null) {
                 Machine m = Machine.restore(spec.name(), mem, programs(), state, realBinding(binding), binder(),
                         host.config().ticker());
+                m.recordRunsIn(host.runHistory(), spec.id());
                 m.start(paused);
                 machine = m;
             } else if (paused) {
@@ -331,24 +356,27 @@ public final class Vm {
         GuestMemory mem = incomingMemory();
         host.store().put(spec, VmStatus.MIGRATING); // the point of no return: the guest now lives here
         Machine m = Machine.restore(spec.name(), mem, programs(), state, realBinding(binding), binder(), host.config().ticker());
+        m.recordRunsIn(host.runHistory(), spec.id());
         m.enterPostCopy(missing);
         m.start(false);
         machine = m;
     }
 
     /** Target: the incoming migration failed; everything received is freed and the VM leaves this host. */
-    public synchronized void abortMigrationIn() {
-        Lifecycle.check(spec.name(), status, VmAction.MIGRATE_IN_ABORT);
-        requireDirection(Direction.IN);
-        if (machine != null) {
-            machine.close();
-            machine = null;
-        } else if (incoming != null) {
-            incoming.close();
+    public void abortMigrationIn() {
+        synchronized (this) {
+            Lifecycle.check(spec.name(), status, VmAction.MIGRATE_IN_ABORT);
+            requireDirection(Direction.IN);
+            if (machine != null) {
+                machine.close();
+                machine = null;
+            } else if (incoming != null) {
+                incoming.close();
+            }
+            incoming = null;
+            unplace();
         }
-        incoming = null;
-        unplace();
-        host.forget(this);
+        host.forget(this); // outside this VM's lock, as in completeMigrationOut
     }
 
     // ---- helpers ----

@@ -17,6 +17,11 @@ public enum VmAction {
     MIGRATE_OUT_ABORT,
     /** Source: confirm after a successful finish: the VM leaves this host. */
     MIGRATE_OUT_DONE,
+    /**
+     * Source: post-copy lost the guest (it may have run on the target, so this copy must never resume): the
+     * VM is stopped here, its definition intact, to be started again from it.
+     */
+    MIGRATE_OUT_LOST,
     /** Target: the incoming VM is resumed (or left paused) after finish. */
     MIGRATE_IN_DONE,
     /** Target: the incoming migration failed: the half-received VM is discarded. */

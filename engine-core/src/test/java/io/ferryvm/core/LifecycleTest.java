@@ -61,6 +61,7 @@ class LifecycleTest {
             case MIGRATE_OUT -> vm.beginMigrationOut();
             case MIGRATE_OUT_ABORT -> vm.abortMigrationOut();
             case MIGRATE_OUT_DONE -> vm.completeMigrationOut();
+            case MIGRATE_OUT_LOST -> vm.loseMigrationOut();
             case MIGRATE_IN_DONE -> vm.completeMigrationIn(null, false);
             case MIGRATE_IN_ABORT -> vm.abortMigrationIn();
         }

@@ -15,11 +15,17 @@ import java.util.concurrent.CountDownLatch;
  * also armed by its numbered name ({@code source.precopy.iteration.3}).
  *
  * <p>From the environment: {@code FERRY_FAILPOINTS="target.finish=hang,source.precopy.iteration.2=error"}.
+ * With {@code FERRY_FAILPOINTS_CRASH=halt} a CRASH is real: the whole process halts at the point (no
+ * shutdown hooks, no flush, exit status 137), as under {@code kill -9}; chaos runs use it to crash a
+ * node process at an exact phase of a migration.
  */
 public final class Failpoints {
     public enum Action { ERROR, CRASH, HANG }
 
     public static final String ENV = "FERRY_FAILPOINTS";
+    public static final String CRASH_ENV = "FERRY_FAILPOINTS_CRASH";
+    /** The exit status of a process halted by a CRASH (as after SIGKILL). */
+    public static final int HALT_STATUS = 137;
 
     /** Every point, in protocol order. */
     public static final List<String> POINTS = List.of(
@@ -29,13 +35,48 @@ public final class Failpoints {
 
     private final Map<String, Action> armed = new ConcurrentHashMap<>();
     private final Set<String> fired = ConcurrentHashMap.newKeySet();
+    /** What a CRASH does besides failing the side: nothing (simulated), or end the process. */
+    private volatile Runnable processCrash;
 
     public static Failpoints none() {
         return new Failpoints();
     }
 
     public static Failpoints fromEnvironment() {
-        return parse(System.getenv(ENV));
+        Failpoints f = parse(System.getenv(ENV));
+        String crash = System.getenv(CRASH_ENV);
+        if ("halt".equalsIgnoreCase(crash == null ? "" : crash.trim())) {
+            f.crashingProcessWith(() -> Runtime.getRuntime().halt(HALT_STATUS));
+        } else if (crash != null && !crash.isBlank()) {
+            throw new IllegalArgumentException(CRASH_ENV + ": '" + crash + "' is not 'halt'");
+        }
+        return f;
+    }
+
+    /**
+     * Makes CRASH real: when a point armed with CRASH fires, halt runs first (it normally never returns).
+     * The seam exists so that tests can see the call without ending their own process.
+     */
+    public Failpoints crashingProcessWith(Runnable halt) {
+        this.processCrash = halt;
+        return this;
+    }
+
+    /**
+     * Replaces everything armed with the points of a spec ("point=action,..."; blank disarms all) and
+     * forgets what fired before, so {@link #fired()} then tells what fired under this arming.
+     */
+    public Failpoints rearm(String spec) {
+        Failpoints parsed = parse(spec); // all or nothing: a bad spec changes nothing
+        armed.clear();
+        armed.putAll(parsed.armed);
+        fired.clear();
+        return this;
+    }
+
+    /** The armed points and their actions, by the name they were armed with. */
+    public Map<String, Action> armed() {
+        return Map.copyOf(armed);
     }
 
     /** Parses "point=action,point=action"; null or blank arms nothing. */
@@ -67,7 +108,7 @@ public final class Failpoints {
         armed.remove(point);
     }
 
-    /** Points that fired so far, by the name they were armed with. */
+    /** Points that fired so far (since the last {@link #rearm}), by the name they were armed with. */
     public Set<String> fired() {
         return Set.copyOf(fired);
     }
@@ -92,6 +133,12 @@ public final class Failpoints {
             return;
         }
         fired.add(name);
+        Runnable halt = processCrash;
+        if (a == Action.CRASH && halt != null) {
+            System.err.println("failpoint " + name + ": crash, halting the process");
+            System.err.flush();
+            halt.run();
+        }
         if (a == Action.HANG) {
             try {
                 aborted.await();

@@ -78,6 +78,7 @@ public final class MigrationSource {
     private final long tBegin;
 
     private volatile MigrationFailure failure;
+    private final Object failLock = new Object();
     private volatile MigrationPhase phase = MigrationPhase.BEGUN;
     private volatile boolean doneSending;
     /** Set just before POSTCOPY goes out: from then on the target may run the guest, so this side never resumes it. */
@@ -91,6 +92,13 @@ public final class MigrationSource {
     private CompletableFuture<Void> performingJournal;
     /** v3: the target's acknowledgements of the current pre-copy iteration's SYNCs. */
     private volatile IterationAcks acks;
+    /**
+     * POSTCOPY went out: from here the target may run the guest before this side hears of it. Ending without
+     * ACK(postcopy running) then resumes here only if the target said ABORT (it stops its copy first); any other
+     * end (cancel, timeout, a lost channel) cannot know and loses the guest rather than risk two copies.
+     */
+    private volatile boolean postCopySent;
+    private volatile boolean targetAborted;
     private boolean performed;
     private boolean cleanedUp;
     private MigrationReport report;
@@ -393,7 +401,8 @@ public final class MigrationSource {
      * the guest, and this entry alone makes the verdict LOST (unless the target finishes), so a v3 target
      * starts the guest without waiting for its own entry, and no fsync sits inside the downtime. If this
      * side fails before POSTCOPY goes out, it records ABORTED before it resumes the guest (see cleanup).
-     * After POSTCOPY went out this side never resumes, ACK or not: the target may have started.
+     * After POSTCOPY went out this side resumes only on the target's ABORT (sent once it stopped its copy);
+     * any other end without ACK(postcopy running) loses the guest rather than risk two copies.
      */
     private void postCopy(DirtyBitmap next, int finalIteration) {
         failpoints.hit("source.postcopy", aborted);
@@ -407,10 +416,11 @@ public final class MigrationSource {
         long[] words = fin.toWords();
         sendWords(Command.DIRTY_MAP, words);
         write(0, Command.STATE, ByteBuffer.wrap(StateCodec.encode(st)));
-        postCopyStarted = true; // from here on the guest may live on the target
+        postCopySent = true; // before the write: a target that starts the guest must find this side knowing it may
         write(0, Command.POSTCOPY, ByteBuffer.allocate(0));
         await(postCopyRunning, "the target starting the guest");
         tRunning = ticker.nanos();
+        postCopyStarted = true; // from here on the guest lives on the target
         phase = MigrationPhase.POSTCOPY;
         emit(MigrationPhase.POSTCOPY, iterations, fin.count(), 0, 0);
         failpoints.hit("source.postcopy.stream", aborted);
@@ -594,6 +604,7 @@ public final class MigrationSource {
                     return false; // after READY the control plane carries finish's outcome to confirm or abort
                 }
                 String why = MigrationTarget.abortReason(p);
+                targetAborted = true;
                 fail(helloAcks[c].isDone() ? new MigrationFailure.PeerLost("target", "aborted: " + why)
                         : new MigrationFailure.Rejected("hello", why));
                 return false;
@@ -745,7 +756,9 @@ public final class MigrationSource {
     }
 
     private void fail(MigrationFailure f) {
-        synchronized (this) {
+        // Its own lock, never this object's: confirm holds that while it may wait (a slow disk, a hang), and a
+        // cancel arriving then must still get through (it ran on the host agent's thread and deadlocked it).
+        synchronized (failLock) {
             if (failure != null) {
                 return;
             }
@@ -827,10 +840,15 @@ public final class MigrationSource {
         if (Failpoints.isCrash(f)) {
             // This side "died": nothing resumes, nothing is journaled, as after a killed process.
             phase = MigrationPhase.ABORTED;
-        } else if (postCopyStarted) {
+        } else if (postCopyStarted || (postCopySent && !targetAborted)) {
             phase = MigrationPhase.GUEST_LOST;
             outcome = MigrationReport.Outcome.GUEST_LOST;
             safeJournal(MigrationPhase.GUEST_LOST, f.describe());
+            try {
+                vm.loseMigrationOut(); // never resumed here; stopped with its definition, to be started again
+            } catch (CoreException e) {
+                LOG.error("migration {}: the lost guest could not be stopped here: {}", offer.migrationId(), e.getMessage());
+            }
         } else if (postCopyJournaled) {
             // The durable entry says POSTCOPY (the verdict: LOST), though the target never got the guest.
             // Record ABORTED first: resuming while the journal still says LOST would contradict it.
@@ -873,8 +891,9 @@ public final class MigrationSource {
     }
 
     /**
-     * Confirm: the target finished and runs the guest; release it here for good. Never resumes: if this
-     * host cannot release the VM, the report says so and the VM stays paused here.
+     * Confirm: the target finished and runs the guest; release it here for good. Never resumes: if confirm
+     * fails (its journal, a failpoint), the VM is released all the same and the report says what failed;
+     * if this host cannot release it, the report says so and the VM stays paused here.
      */
     public synchronized MigrationReport confirm(MigrationTarget.Finished finished) {
         if (cleanedUp) {
@@ -900,11 +919,16 @@ public final class MigrationSource {
             memory.release();
             memory = null;
         }
-        if (problem == null) {
+        // The target journaled FINISHED and runs the guest: a copy kept here could only ever be stale, so it
+        // is released even when confirm itself failed (libvirt leaves it paused "probably", and nothing in a
+        // cluster would ever remove it). After a crash the journals say the same: ON_TARGET. Only a simulated
+        // crash leaves it, as a killed process would have left its definition on disk.
+        if (!Failpoints.isCrash(problem)) {
             try {
                 vm.completeMigrationOut();
             } catch (CoreException e) {
-                problem = new MigrationFailure.HostError(host.name(), "release after confirm: " + e.getMessage());
+                MigrationFailure release = new MigrationFailure.HostError(host.name(), "release after confirm: " + e.getMessage());
+                problem = problem == null ? release : problem;
             }
         }
         report = buildReport(MigrationReport.Outcome.SUCCEEDED, problem, finished, told);

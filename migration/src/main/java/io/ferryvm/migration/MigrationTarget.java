@@ -283,13 +283,20 @@ public final class MigrationTarget {
         aborted.countDown();
         ready.completeExceptionally(new MigrationException(why));
         boolean lost = missing != null;
+        boolean discarded = false;
         if (lost) {
             missing.fail(why.describe());
+            // The guest already runs here, and the source may not know it (ACK(postcopy running) unsent or
+            // unread): it resumes its own copy on ABORT. Stop this copy before saying so, or both run at once.
+            discarded = discard();
         }
         if (!crash) {
             sendAbort(why.describe());
             try {
-                journal(lost ? MigrationPhase.GUEST_LOST : MigrationPhase.ABORTED, why.describe());
+                // A copy stopped here before ABORT leaves the verdict to the source's entry: ABORTED there (it
+                // resumed on our ABORT) means the guest is on the source, GUEST_LOST or POSTCOPY means lost.
+                journal(lost && !discarded ? MigrationPhase.GUEST_LOST : MigrationPhase.ABORTED,
+                        (lost ? "post-copy copy stopped here before ABORT: " : "") + why.describe());
             } catch (CoreException e) {
                 LOG.error("migration {}: abort could not be journaled: {}", offer.migrationId(), e.getMessage());
             }
@@ -297,12 +304,21 @@ public final class MigrationTarget {
         phase = lost ? MigrationPhase.GUEST_LOST : MigrationPhase.ABORTED;
         closeAll();
         releaseMemory();
-        try {
-            vm.abortMigrationIn();
-        } catch (CoreException e) {
-            LOG.error("migration {}: the incoming VM could not be discarded: {}", offer.migrationId(), e.getMessage());
+        if (!discarded) {
+            discard();
         }
         LOG.info("migration {} of {} aborted on target {}: {}", offer.migrationId(), offer.spec().name(), host.name(), why.describe());
+    }
+
+    /** Stops and forgets the incoming VM; true once it is gone. */
+    private boolean discard() {
+        try {
+            vm.abortMigrationIn();
+            return true;
+        } catch (CoreException e) {
+            LOG.error("migration {}: the incoming VM could not be discarded: {}", offer.migrationId(), e.getMessage());
+            return false;
+        }
     }
 
     private void sendAbort(String reason) {

@@ -4,23 +4,32 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 
 /**
  * Channels over TCP: one connection per channel, blocking NIO, Nagle off, large socket buffers. The
- * listener binds an ephemeral port on the given address (127.0.0.1 by default).
+ * listener binds an ephemeral port on the given address (127.0.0.1 by default). Outgoing channels may go
+ * through a SOCKS5 proxy (a site's egress proxy; chaos runs put a fault-injecting one there).
  */
 public final class TcpTransport implements Transport {
     private static final int SOCKET_BUFFER = 4 << 20;
     private final String bindAddress;
+    private final InetSocketAddress socks;
 
     public TcpTransport() {
         this("127.0.0.1");
     }
 
     public TcpTransport(String bindAddress) {
+        this(bindAddress, null);
+    }
+
+    /** With socksProxy "host:port", every outgoing channel is a SOCKS5 CONNECT through it; null connects directly. */
+    public TcpTransport(String bindAddress, String socksProxy) {
         this.bindAddress = bindAddress;
+        this.socks = socksProxy == null || socksProxy.isBlank() ? null : Socks5.parse(socksProxy.trim());
     }
 
     @Override
@@ -62,24 +71,30 @@ public final class TcpTransport implements Transport {
         if (!"tcp".equals(endpoint.transport())) {
             throw new IOException("not a TCP endpoint: " + endpoint);
         }
-        int colon = endpoint.address().lastIndexOf(':');
-        if (colon < 0) {
-            throw new IOException("TCP endpoint without a port: " + endpoint);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(endpoint.address().substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IOException("TCP endpoint with a bad port: " + endpoint);
-        }
+        InetSocketAddress to = address(endpoint);
         SocketChannel ch = SocketChannel.open();
         try {
             ch.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
-            ch.connect(new InetSocketAddress(endpoint.address().substring(0, colon), port));
+            if (socks == null) {
+                ch.connect(new InetSocketAddress(to.getHostString(), to.getPort()));
+            } else {
+                ch.connect(new InetSocketAddress(socks.getHostString(), socks.getPort()));
+                Socks5.connect(Channels.newInputStream(ch), Channels.newOutputStream(ch), to.getHostString(), to.getPort(),
+                        socks.toString());
+            }
             return new TcpChannel(configure(ch));
         } catch (IOException e) {
             ch.close();
             throw e;
+        }
+    }
+
+    /** The host and port of an endpoint address "host:port" (unresolved). */
+    static InetSocketAddress address(Endpoint endpoint) throws IOException {
+        try {
+            return Socks5.parse(endpoint.address());
+        } catch (IllegalArgumentException e) {
+            throw new IOException("bad endpoint " + endpoint + ": " + e.getMessage());
         }
     }
 

@@ -132,6 +132,29 @@ class UnitsTest {
     }
 
     @Test
+    void aRealCrashRunsTheHaltSeamFirstAndRearmingReplacesEverythingOrNothing() {
+        java.util.concurrent.atomic.AtomicInteger halts = new java.util.concurrent.atomic.AtomicInteger();
+        Failpoints f = Failpoints.parse("target.ready=crash,source.state=error").crashingProcessWith(halts::incrementAndGet);
+        java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(0);
+        MigrationException e = assertThrows(MigrationException.class, () -> f.hit("source.state", open));
+        assertEquals(0, halts.get(), "an ERROR never halts");
+        assertEquals(Failpoints.Action.ERROR, ((MigrationFailure.Injected) e.failure()).action());
+        MigrationException c = assertThrows(MigrationException.class, () -> f.hit("target.ready", open));
+        assertEquals(1, halts.get(), "a CRASH halts the process when crashes are real");
+        assertTrue(Failpoints.isCrash(c.failure()), "a halt seam that returns still leaves the side crashed");
+
+        assertThrows(IllegalArgumentException.class, () -> f.rearm("target.finish=hang,nowhere=error"));
+        assertEquals(java.util.Map.of("target.ready", Failpoints.Action.CRASH, "source.state", Failpoints.Action.ERROR), f.armed(),
+                "a bad spec changes nothing");
+        f.rearm("source.confirm=error");
+        assertEquals(java.util.Map.of("source.confirm", Failpoints.Action.ERROR), f.armed());
+        assertTrue(f.fired().isEmpty(), "what fired under the old arming is forgotten");
+        f.hit("target.ready", open); // disarmed now
+        f.rearm(" ");
+        assertTrue(f.armed().isEmpty());
+    }
+
+    @Test
     void theJournalRuleDecidesWhereTheGuestLives() {
         UUID id = UUID.randomUUID();
         UUID vm = UUID.randomUUID();

@@ -16,7 +16,10 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * The control plane to a migration's target host: asks to its agent, from the source's worker thread.
- * A target that does not answer in time is reported as TimedOut (then aborted by the source).
+ * A target that does not answer in time is reported as TimedOut (then aborted by the source). A prepare
+ * whose target's node left the cluster fails at once (PeerLost): nothing runs there before finish, so the
+ * source need not wait out the three minutes prepare is allowed. Finish and abort always wait for an
+ * answer or their timeout: a target that left after finish was asked may have run the guest.
  */
 final class AskTargetControl implements MigrationAgent.TargetControl {
     /** Prepare pre-faults the whole guest: allow it more than the request's per-step timeout. */
@@ -25,17 +28,20 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
     private final ActorRef<AgentProtocol.Command> target;
     private final ActorSystem<?> system;
     private final Duration timeout;
+    private final java.util.concurrent.CompletableFuture<Void> targetGone;
 
-    AskTargetControl(ActorRef<AgentProtocol.Command> target, ActorSystem<?> system, Duration timeout) {
+    AskTargetControl(ActorRef<AgentProtocol.Command> target, ActorSystem<?> system, Duration timeout,
+            java.util.concurrent.CompletableFuture<Void> targetGone) {
         this.target = target;
         this.system = system;
         this.timeout = timeout;
+        this.targetGone = targetGone;
     }
 
     @Override
     public MigrationTicket prepare(MigrationOffer offer) {
         Duration t = timeout.compareTo(MIN_PREPARE) > 0 ? timeout : MIN_PREPARE;
-        AgentProtocol.Prepared p = ask(r -> new AgentProtocol.PrepareIn(offer, r), t, "prepare");
+        AgentProtocol.Prepared p = ask(r -> new AgentProtocol.PrepareIn(offer, r), t, "prepare", true);
         if (!p.ok()) {
             throw new MigrationException(new MigrationFailure.Rejected("prepare", p.error()));
         }
@@ -44,7 +50,7 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
 
     @Override
     public MigrationTarget.Finished finish(UUID migrationId) {
-        AgentProtocol.FinishReply f = ask(r -> new AgentProtocol.FinishIn(migrationId, r), timeout.plus(timeout), "finish");
+        AgentProtocol.FinishReply f = ask(r -> new AgentProtocol.FinishIn(migrationId, r), timeout.plus(timeout), "finish", false);
         if (!f.ok()) {
             throw new MigrationException(new MigrationFailure.HostError("target", f.error()));
         }
@@ -54,7 +60,7 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
     @Override
     public MigrationAgent.AbortOutcome abort(UUID migrationId, String reason) {
         try {
-            AgentProtocol.AbortReply a = ask(r -> new AgentProtocol.AbortIn(migrationId, reason, r), timeout, "abort");
+            AgentProtocol.AbortReply a = ask(r -> new AgentProtocol.AbortIn(migrationId, reason, r), timeout, "abort", false);
             return new MigrationAgent.AbortOutcome(a.aborted(), a.targetFailure(), a.finished());
         } catch (MigrationException e) {
             // The target is gone or mute: it cleans up by itself (its channels broke); the guest resumes here.
@@ -62,9 +68,17 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
         }
     }
 
-    private <T> T ask(org.apache.pekko.japi.function.Function<ActorRef<T>, AgentProtocol.Command> msg, Duration t, String what) {
+    private <T> T ask(org.apache.pekko.japi.function.Function<ActorRef<T>, AgentProtocol.Command> msg, Duration t, String what,
+            boolean failWhenGone) {
+        java.util.concurrent.CompletableFuture<T> answer = AskPattern.ask(target, msg, t, system.scheduler()).toCompletableFuture();
         try {
-            return AskPattern.ask(target, msg, t, system.scheduler()).toCompletableFuture().get(t.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            if (failWhenGone) {
+                java.util.concurrent.CompletableFuture.anyOf(answer, targetGone).get(t.toMillis() + 1000, TimeUnit.MILLISECONDS);
+                if (!answer.isDone()) {
+                    throw new MigrationException(new MigrationFailure.PeerLost("target", "its node left the cluster during " + what));
+                }
+            }
+            return answer.get(t.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new MigrationException(new MigrationFailure.TimedOut(what + " on the target", t));
         } catch (InterruptedException e) {

@@ -16,6 +16,7 @@ import io.ferryvm.core.CoreException;
 import io.ferryvm.core.Host;
 import io.ferryvm.core.Vm;
 import io.ferryvm.core.VmInfo;
+import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.VmStatus;
 import io.ferryvm.core.guest.GuestReplay;
 import io.ferryvm.core.guest.PageWalkCheck;
@@ -48,6 +49,13 @@ public final class HostAgent extends AbstractBehavior<Command> {
     /** Internal: time to report. */
     private enum Tick implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded { INSTANCE }
 
+    /** Internal: the agent of a migration target is gone (its node left the cluster). */
+    private record TargetGone(ActorRef<Command> target) implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {}
+
+    /** Targets of outgoing migrations, watched: their futures complete when the target's node leaves the cluster. */
+    private final java.util.Map<ActorRef<Command>, java.util.concurrent.CompletableFuture<Void>> watchedTargets =
+            new java.util.HashMap<>();
+
     private final Host host;
     private final AgentState state;
     private final String address;
@@ -70,13 +78,16 @@ public final class HostAgent extends AbstractBehavior<Command> {
      */
     public static Behavior<Command> create(Host host, AgentState state, String address, MigrationAgent migrations,
             ActorRef<OrchestratorProtocol.Command> orchestrator) {
-        return Behaviors.setup(ctx -> {
+        // Restarted, never stopped, on an unexpected failure: a stopped agent would leave its host in the
+        // cluster but deaf (no reports, no migrations, no checks) until the process restarts. Its state is
+        // the host's own, so a restart loses nothing.
+        return Behaviors.supervise(Behaviors.<Command>setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
             return Behaviors.withTimers(timers -> {
                 timers.startTimerWithFixedDelay(Tick.INSTANCE, REPORT_EVERY);
                 return new HostAgent(ctx, host, state, address, migrations, orchestrator);
             });
-        });
+        })).onFailure(RuntimeException.class, org.apache.pekko.actor.typed.SupervisorStrategy.restart());
     }
 
     @Override
@@ -93,6 +104,13 @@ public final class HostAgent extends AbstractBehavior<Command> {
                 .onMessage(AgentProtocol.MigrateOut.class, this::onMigrateOut)
                 .onMessage(AgentProtocol.CancelOut.class, m -> {
                     migrations.cancel(m.migrationId(), m.reason());
+                    return this;
+                })
+                .onMessage(TargetGone.class, m -> {
+                    java.util.concurrent.CompletableFuture<Void> f = watchedTargets.remove(m.target());
+                    if (f != null) {
+                        f.complete(null);
+                    }
                     return this;
                 })
                 .onMessage(AgentProtocol.PrepareIn.class, this::onPrepareIn)
@@ -158,7 +176,8 @@ public final class HostAgent extends AbstractBehavior<Command> {
         ActorRef<Command> self = getContext().getSelf();
         try {
             migrations.migrateOut(m.migrationId(), m.vm(), m.targetHost(), m.options(),
-                    new AskTargetControl(m.target(), getContext().getSystem(), MigrationAgent.request(m.options()).timeout()),
+                    new AskTargetControl(m.target(), getContext().getSystem(), MigrationAgent.request(m.options()).timeout(),
+                            goneFuture(m.target())),
                     p -> orchestrator.tell(new OrchestratorProtocol.MigrationUpdate(p)),
                     s -> {
                         orchestrator.tell(new OrchestratorProtocol.MigrationEnded(s));
@@ -172,6 +191,14 @@ public final class HostAgent extends AbstractBehavior<Command> {
         }
         report();
         return this;
+    }
+
+    /** Completes when the target's node leaves the cluster (a watch per target agent, shared by its migrations). */
+    private java.util.concurrent.CompletableFuture<Void> goneFuture(ActorRef<Command> target) {
+        return watchedTargets.computeIfAbsent(target, t -> {
+            getContext().watchWith(t, new TargetGone(t));
+            return new java.util.concurrent.CompletableFuture<>();
+        });
     }
 
     private Behavior<Command> onPrepareIn(AgentProtocol.PrepareIn m) {
@@ -262,7 +289,13 @@ public final class HostAgent extends AbstractBehavior<Command> {
         List<VmRecord> vms = new ArrayList<>();
         long reserved = 0;
         for (VmInfo i : host.list()) {
-            vms.add(new VmRecord(host.vm(i.id()).spec(), i));
+            VmSpec spec;
+            try {
+                spec = host.vm(i.id()).spec();
+            } catch (CoreException gone) {
+                continue; // it left between the listing and the lookup (an incoming migration aborted on a worker)
+            }
+            vms.add(new VmRecord(spec, i));
             if (i.status().isActive()) {
                 reserved += i.memoryBytes();
             }

@@ -209,6 +209,7 @@ public final class MigrationAgent {
     // ---- target side ----
 
     public MigrationTicket prepareIn(MigrationOffer offer) {
+        forgetEndedTargets();
         // The copy that arrives here is a new incarnation: if the source's definition survives a crash, this one wins.
         MigrationOffer here = new MigrationOffer(offer.migrationId(), Epochs.next(offer.spec()), offer.request(),
                 offer.protocolVersion(), offer.sourceHost());
@@ -238,8 +239,10 @@ public final class MigrationAgent {
     public AbortOutcome abortIn(UUID migrationId, String reason) {
         MigrationTarget t = targets.get(migrationId);
         if (t == null) {
-            MigrationTarget.Finished f = finished.containsKey(migrationId) ? finishOf(migrationId).getNow(null) : null;
-            return f != null ? new AbortOutcome(false, "", f) : new AbortOutcome(true, "", null);
+            // Finished or failed already (or never prepared here): only a finish that succeeded keeps the guest here.
+            java.util.concurrent.CompletableFuture<MigrationTarget.Finished> f = finished.get(migrationId);
+            MigrationTarget.Finished done = f != null && f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
+            return done != null ? new AbortOutcome(false, "", done) : new AbortOutcome(true, "", null);
         }
         boolean aborted = t.abort(new MigrationFailure.PeerLost("source", reason));
         String seen = t.failure() == null ? "" : t.failure().describe();
@@ -250,13 +253,30 @@ public final class MigrationAgent {
         // It finished (or is finishing): wait for how, the source must confirm rather than resume.
         try {
             return new AbortOutcome(false, seen, finishOf(migrationId).get(2, java.util.concurrent.TimeUnit.MINUTES));
-        } catch (Exception e) {
+        } catch (java.util.concurrent.ExecutionException e) {
+            // The finish failed after all (its resume): the target cleaned up and runs nothing, the source resumes.
+            return new AbortOutcome(true, seen, null);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return new AbortOutcome(false, seen, null); // FINISHED is journaled: by the journal rule the guest is there
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return new AbortOutcome(false, seen, null);
         }
     }
 
+    /** Migrations in flight on this host, either way. */
     public int active() {
+        forgetEndedTargets();
         return sources.size() + targets.size();
+    }
+
+    /**
+     * An incoming migration can end by itself (its source vanished: the channels broke, no abort will come)
+     * and must then leave the books too; it used to stay here for good, counted and holding its ledger.
+     */
+    private void forgetEndedTargets() {
+        targets.values().removeIf(t -> t.phase() == io.ferryvm.migration.MigrationPhase.ABORTED
+                || t.phase() == io.ferryvm.migration.MigrationPhase.GUEST_LOST);
     }
 
     public void close() {

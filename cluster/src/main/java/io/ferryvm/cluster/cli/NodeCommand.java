@@ -1,6 +1,8 @@
 package io.ferryvm.cluster.cli;
 
+import io.ferryvm.cluster.node.ClusterTls;
 import io.ferryvm.cluster.node.FerryNode;
+import io.ferryvm.cluster.node.NodeNetwork;
 import io.ferryvm.cluster.node.NodeConfig;
 import io.ferryvm.core.host.HostInventory;
 import io.ferryvm.core.host.InventoryReader;
@@ -37,6 +39,19 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--api-port", defaultValue = "0", description = "Serve the API and console on this port (0: none).")
     int apiPort;
 
+    @Option(names = "--api-bind", defaultValue = "127.0.0.1", description = "Address the API listens on (default ${DEFAULT-VALUE}).")
+    String apiBind;
+
+    @Option(names = "--tls-keystore", description = "PKCS#12 key store with this node's cluster certificate: cluster and "
+            + "migration traffic then use mutual TLS (password in $" + ClusterTls.PASSWORD_ENV + ").")
+    Path tlsKeyStore;
+
+    @Option(names = "--tls-truststore", description = "PKCS#12 trust store with the cluster's certificate authority.")
+    Path tlsTrustStore;
+
+    @Option(names = "--migration-proxy", description = "SOCKS5 proxy host:port that outgoing migration channels go through.")
+    String migrationProxy;
+
     @Option(names = "--topology", description = "Simulated NUMA topology NODESxCORESxTHREADS@MEMORY_PER_NODE, e.g. 2x4x2@8G "
             + "(default: this machine's real topology, with real pinning).")
     String topology;
@@ -67,10 +82,11 @@ final class NodeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         HostInventory inv = topology == null ? InventoryReader.detect() : parseTopology(name, topology);
         NodeConfig cfg = new NodeConfig(name, bind, port, seeds.isEmpty() ? List.of(bind + ":" + port) : seeds, stateDir, inv,
-                "127.0.0.1", apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true, dataPlane);
+                apiBind, apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true, dataPlane);
         io.ferryvm.cluster.cim.CimSetup.Prepared cim = cimHttpPort < 0 && cimHttpsPort < 0 ? null
                 : io.ferryvm.cluster.cim.CimSetup.prepare(stateDir.resolve("cim"), cimBind, cimHttpPort, cimHttpsPort, cimUsers, cimListeners);
-        FerryNode node = FerryNode.start(cim == null ? cfg : cfg.withCim(cim.config()));
+        FerryNode node = FerryNode.start(cim == null ? cfg : cfg.withCim(cim.config()),
+                new NodeNetwork(tls(tlsKeyStore, tlsTrustStore, System.getenv(ClusterTls.PASSWORD_ENV)), migrationProxy));
         CountDownLatch stopped = new CountDownLatch(1);
         node.system().getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "ferry-node-shutdown"));
@@ -80,6 +96,20 @@ final class NodeCommand implements Callable<Integer> {
         }
         stopped.await();
         return 0;
+    }
+
+    /** TLS needs both stores and the password, or none of them. */
+    static ClusterTls tls(Path keyStore, Path trustStore, String password) {
+        if (keyStore == null && trustStore == null) {
+            return null;
+        }
+        if (keyStore == null || trustStore == null) {
+            throw new IllegalArgumentException("TLS needs both --tls-keystore and --tls-truststore");
+        }
+        if (password == null || password.isEmpty()) {
+            throw new IllegalArgumentException("TLS needs the stores' password in $" + ClusterTls.PASSWORD_ENV);
+        }
+        return new ClusterTls(keyStore, trustStore, password);
     }
 
     static HostInventory parseTopology(String name, String t) {

@@ -8,6 +8,8 @@ import io.ferryvm.cluster.agent.HostAgent;
 import io.ferryvm.cluster.agent.MigrationAgent;
 import io.ferryvm.migration.Failpoints;
 import io.ferryvm.migration.TcpTransport;
+import io.ferryvm.migration.TlsTransport;
+import io.ferryvm.cluster.api.NodeApi;
 import io.ferryvm.cluster.api.ClusterApi;
 import io.ferryvm.cluster.api.ClusterEvent;
 import io.ferryvm.cluster.api.NodeMetrics;
@@ -59,14 +61,26 @@ public final class FerryNode implements AutoCloseable {
     private record Refs(ActorRef<OrchestratorProtocol.Command> orchestrator, ActorRef<Topic.Command<ClusterEvent>> events,
             ActorRef<AgentProtocol.Command> agent) {}
 
-    private FerryNode(NodeConfig config) {
+    private FerryNode(NodeConfig config, NodeNetwork network) {
         this.config = config;
         this.host = Host.open(new HostConfig(config.name(), config.stateDir().resolve("host"), config.inventory(),
                 Placements.hostPlacer(config.inventory()), null));
         AgentState state = new AgentState(config.stateDir());
-        this.migrations = new MigrationAgent(host, config.dataPlane().equals(NodeConfig.PEKKO_TCP)
-                ? new io.ferryvm.cluster.dataplane.PekkoStreamsTransport(this::system, config.bindHost())
-                : new TcpTransport(config.bindHost()), Failpoints.fromEnvironment());
+        Failpoints failpoints = Failpoints.fromEnvironment();
+        io.ferryvm.migration.Transport transport;
+        if (config.dataPlane().equals(NodeConfig.PEKKO_TCP)) {
+            if (network.tls() != null || network.migrationProxy() != null) {
+                // Pekko Streams TCP has neither our TLS channel nor a SOCKS5 hop: refuse rather than run in the clear.
+                throw new IllegalArgumentException("data plane " + NodeConfig.PEKKO_TCP
+                        + " supports neither --tls-keystore nor --migration-proxy: use " + NodeConfig.TCP);
+            }
+            transport = new io.ferryvm.cluster.dataplane.PekkoStreamsTransport(this::system, config.bindHost());
+        } else {
+            transport = network.tls() == null
+                    ? new TcpTransport(config.bindHost(), network.migrationProxy())
+                    : new TlsTransport(network.tls().sslContext(), config.bindHost(), network.migrationProxy());
+        }
+        this.migrations = new MigrationAgent(host, transport, failpoints);
         NodeMetrics metrics = new NodeMetrics();
         CompletableFuture<Refs> refs = new CompletableFuture<>();
         String address = "pekko://ferry@" + config.bindHost() + ":" + config.port();
@@ -85,7 +99,7 @@ public final class FerryNode implements AutoCloseable {
                     .onFailure(SupervisorStrategy.restart()), "host-agent", DispatcherSelector.blocking());
             refs.complete(new Refs(proxy, topic, a));
             return Behaviors.empty();
-        }), "ferry", pekkoConfig(config));
+        }), "ferry", network.tls() == null ? pekkoConfig(config) : network.tls().pekkoConfig().withFallback(pekkoConfig(config)));
         Refs r = refs.join();
         this.orchestrator = r.orchestrator();
         this.events = r.events();
@@ -99,7 +113,9 @@ public final class FerryNode implements AutoCloseable {
         if (config.apiPort() > 0) {
             try {
                 this.binding = Http.get(system).newServerAt(config.apiHost(), config.apiPort())
-                        .bind(new RestApi(api, system, config.stateDir().resolve("images"), metrics).routes()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                        .bind(new NodeApi(host, migrations, failpoints).routes(
+                                new RestApi(api, system, config.stateDir().resolve("images"), metrics).routes()))
+                        .toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 system.terminate();
                 host.close();
@@ -119,7 +135,12 @@ public final class FerryNode implements AutoCloseable {
     }
 
     public static FerryNode start(NodeConfig config) {
-        return new FerryNode(config);
+        return new FerryNode(config, NodeNetwork.PLAIN);
+    }
+
+    /** A node whose cluster and migration traffic goes as network says (TLS, a migration proxy). */
+    public static FerryNode start(NodeConfig config, NodeNetwork network) {
+        return new FerryNode(config, network);
     }
 
     static Config pekkoConfig(NodeConfig c) {

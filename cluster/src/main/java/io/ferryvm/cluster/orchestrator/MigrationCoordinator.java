@@ -228,10 +228,21 @@ final class MigrationCoordinator {
     void progress(MigrationProgress p) {
         MigrationView v = views.get(p.migrationId());
         if (v != null) {
-            views.put(p.migrationId(), new MigrationView(v.migrationId(), v.vm(), v.vmName(), v.source(), v.target(), p.phase(),
-                    p, null));
+            views.put(p.migrationId(), afterProgress(v, p));
         }
         events.tell(Topic.publish(new ClusterEvent.Migration(p, null)));
+    }
+
+    /**
+     * A view after a progress event. An ended migration stays ended: the source's last events (ABORTED,
+     * CONFIRMED) can arrive after the end was recorded (its host left and the end was written for it), and
+     * used to turn the view back into "in progress" without a summary, for good.
+     */
+    static MigrationView afterProgress(MigrationView v, MigrationProgress p) {
+        if (v.summary() != null) {
+            return v;
+        }
+        return new MigrationView(v.migrationId(), v.vm(), v.vmName(), v.source(), v.target(), p.phase(), p, null);
     }
 
     void ended(MigrationSummary s) {

@@ -46,6 +46,8 @@ public final class GuestMemory implements AutoCloseable {
     private final MemoryPolicy policy;
     private final DirtyLog dirtyLog;
     private final AtomicInteger leases = new AtomicInteger(1);
+    /** Bytes of guest memory this process holds mapped now, every host and migration included. */
+    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
     /** Set before the slabs are unmapped: shared-path accesses after it throw instead of faulting. */
     private volatile boolean unmapped;
@@ -70,6 +72,15 @@ public final class GuestMemory implements AutoCloseable {
             throw e;
         }
         this.dirtyLog = new DirtyLog(pageCount);
+        LIVE.addAndGet(size);
+    }
+
+    /**
+     * Guest memory this process holds now (allocated and not yet unmapped): a leak check for hosts, e.g.
+     * after a failed incoming migration it must fall back to what the host's active VMs use.
+     */
+    public static long liveBytes() {
+        return LIVE.get();
     }
 
     /**
@@ -460,6 +471,7 @@ public final class GuestMemory implements AutoCloseable {
         if (leases.decrementAndGet() == 0) {
             closed = true;
             unmapAll();
+            LIVE.addAndGet(-size);
         }
     }
 

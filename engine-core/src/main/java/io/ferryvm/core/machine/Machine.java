@@ -29,6 +29,9 @@ public final class Machine implements AutoCloseable {
     private double dirtyRateMiBps;
     private boolean started;
     private boolean closed;
+    /** Where this machine's stretches of execution are recorded (its host's history), or null. */
+    private volatile RunHistory history;
+    private volatile java.util.UUID historyVm;
 
     private Machine(String name, GuestMemory memory, SerialDevice serial, List<GuestProgram> programs,
             VcpuState[] states, Binding binding, CpuBinder binder, Ticker ticker) {
@@ -72,6 +75,27 @@ public final class Machine implements AutoCloseable {
         return serial;
     }
 
+    /** Records when this machine executes into its host's history, under the VM's id. */
+    public void recordRunsIn(RunHistory h, java.util.UUID vm) {
+        this.historyVm = vm;
+        this.history = h;
+    }
+
+    // opened before the vCPUs go, closed once they all stopped: a recorded run covers the real one
+    private void runStarted() {
+        RunHistory h = history;
+        if (h != null) {
+            h.started(historyVm);
+        }
+    }
+
+    private void runStopped() {
+        RunHistory h = history;
+        if (h != null) {
+            h.stopped(historyVm);
+        }
+    }
+
     public List<Vcpu> vcpus() {
         return vcpus;
     }
@@ -82,6 +106,9 @@ public final class Machine implements AutoCloseable {
             throw new IllegalStateException(name + ": machine already started");
         }
         started = true;
+        if (!paused) {
+            runStarted();
+        }
         for (Vcpu v : vcpus) {
             v.start(paused);
         }
@@ -100,9 +127,11 @@ public final class Machine implements AutoCloseable {
         for (CompletableFuture<Void> f : fs) {
             awaitSafePoint(f, "pause");
         }
+        runStopped();
     }
 
     public void resume() {
+        runStarted();
         for (Vcpu v : vcpus) {
             v.resume();
         }
@@ -248,6 +277,7 @@ public final class Machine implements AutoCloseable {
         for (Vcpu v : vcpus) {
             v.stop(SAFE_POINT_TIMEOUT_MS);
         }
+        runStopped();
         memory.close();
     }
 
