@@ -11,6 +11,8 @@ declare -A tools=(
   [chromium]=chromium     # cluster: the web console test drives a real headless browser
   [chromedriver]=chromium-driver
   [wbemcli]=sblim-wbemcli # cim-provider: the WBEM client the CIM end-to-end tests drive
+  [qemu-system-x86_64]=qemu-system-x86 # qemu-driver: boots and live-migrates real (tiny) guests
+  [as]=binutils           # qemu-driver: assembles the test guest (a boot sector)
 )
 missing=()
 for cmd in "${!tools[@]}"; do

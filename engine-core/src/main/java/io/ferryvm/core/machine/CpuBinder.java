@@ -16,6 +16,14 @@ public interface CpuBinder {
     /** Restricts the calling thread to the given CPUs; an empty list means all online CPUs. */
     void bindCurrentThread(List<Integer> cpus);
 
+    /**
+     * Restricts another task (a thread of this or another process, by Linux tid) to the given CPUs: how
+     * an external hypervisor's vCPU threads (QEMU's, ids from query-cpus-fast) are pinned.
+     */
+    default void bindThread(int tid, List<Integer> cpus) {
+        throw new CoreException(CoreException.Kind.NATIVE, this + " cannot pin task " + tid + ": no sched_setaffinity here");
+    }
+
     /** The native thread id of the calling thread (Linux tid), or -1 where there is none. */
     int currentThreadId();
 
@@ -43,6 +51,21 @@ public interface CpuBinder {
     /** CPUs the kernel lets task tid run on, read from /proc (how tests verify pinning). */
     static List<Integer> allowedCpusOf(int tid) {
         Path status = Path.of("/proc/self/task/" + tid + "/status");
+        try {
+            for (String line : Files.readAllLines(status)) {
+                if (line.startsWith("Cpus_allowed_list:")) {
+                    return parseCpuList(line.substring(line.indexOf(':') + 1).trim());
+                }
+            }
+        } catch (IOException e) {
+            throw new CoreException(CoreException.Kind.IO, "cannot read " + status + ": " + e.getMessage(), e);
+        }
+        throw new CoreException(CoreException.Kind.IO, status + " has no Cpus_allowed_list line");
+    }
+
+    /** CPUs the kernel lets task tid of process pid run on, read from /proc/pid/task/tid/status. */
+    static List<Integer> allowedCpusOf(long pid, int tid) {
+        Path status = Path.of("/proc/" + pid + "/task/" + tid + "/status");
         try {
             for (String line : Files.readAllLines(status)) {
                 if (line.startsWith("Cpus_allowed_list:")) {

@@ -33,6 +33,25 @@ final class LinuxCpuBinder implements CpuBinder {
     }
 
     @Override
+    public void bindThread(int tid, List<Integer> cpus) {
+        if (tid <= 0 || cpus.isEmpty()) {
+            throw new CoreException(CoreException.Kind.INVALID_SPEC, "pinning task " + tid + " to " + cpus + ": need a tid > 0 and at least one CPU");
+        }
+        long[] mask = new long[LinuxSys.CPU_SET_BITS / 64];
+        for (int c : cpus) {
+            if (c < 0 || c >= LinuxSys.CPU_SET_BITS) {
+                throw new CoreException(CoreException.Kind.INVALID_SPEC, "CPU " + c + " out of range 0.." + (LinuxSys.CPU_SET_BITS - 1));
+            }
+            mask[c >>> 6] |= 1L << c;
+        }
+        if (LinuxSys.libc().sched_setaffinity(tid, mask.length * 8L, mask) != 0) {
+            throw new CoreException(CoreException.Kind.NATIVE,
+                    "sched_setaffinity of task " + tid + " to CPUs " + cpus + " failed, errno " + LinuxSys.lastError()
+                            + " (task gone, CPU offline, or not ours to pin?)");
+        }
+    }
+
+    @Override
     public int currentThreadId() {
         return LinuxSys.gettid();
     }

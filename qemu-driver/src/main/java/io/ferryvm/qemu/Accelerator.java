@@ -1,0 +1,30 @@
+package io.ferryvm.qemu;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Path;
+
+/** What runs guest code: KVM (hardware virtualization) or TCG (QEMU's translator); AUTO picks KVM when /dev/kvm is usable. */
+public enum Accelerator {
+    AUTO, KVM, TCG;
+
+    /** The QEMU name ("kvm", "tcg"). */
+    public String qemuName() {
+        if (this == AUTO) {
+            throw new IllegalStateException("AUTO is resolved per host first");
+        }
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** AUTO becomes KVM when the device opens read-write (what QEMU needs), else TCG; the others stay as they are. */
+    public Accelerator resolve(Path kvmDevice) {
+        if (this != AUTO) {
+            return this;
+        }
+        try (RandomAccessFile f = new RandomAccessFile(kvmDevice.toFile(), "rw")) {
+            return KVM;
+        } catch (IOException | SecurityException e) {
+            return TCG;
+        }
+    }
+}
