@@ -22,13 +22,16 @@ import java.util.ArrayDeque;
  * (the target's FINISHED) as slow as the slowest this side has seen. Time comes through a
  * {@link Ticker}, so tests drive it by hand.
  *
- * <p>Why the state and activation count too: the benchmark's 4 GiB pre-copy rows overshot the 300 ms
- * limit (353, 368 ms) because the estimate stopped at the last page, while saving and sending the paused
- * guest's vCPU/device state and digests took 86-208 ms and the target's activation came on top. Both are
- * known before the pause: the state's save-and-encode cost is measured once on the running guest and its
- * bytes (with the digests) go at the capped or peak measured byte rate; activation is the last one this
- * host measured, or a conservative allowance before the first. Activation includes the target's
- * FINISHED write, which the journal cost stands in for, so the larger of the two counts, not both.
+ * <p>Why the state and activation count too: two 4 GiB pre-copy benchmark rows overshot the 300 ms
+ * limit (353, 368 ms) because the estimate stopped at the last page, while the paused source still
+ * saved and sent the vCPU/device state and digests and waited for the target's READY (86-208 ms there),
+ * and the target's activation came on top. What of that is known before the pause counts: the state's
+ * encode cost, measured before each decision on a state of the guest's shape (the latest, so one stalled
+ * probe costs an iteration, not the migration), its bytes with the digests at the capped or peak
+ * measured byte rate, and the activation this host last measured, or a conservative allowance before
+ * the first. Activation includes the target's FINISHED write, which the journal cost stands in for, so
+ * the larger of the two counts, not both. A source descheduled by other load inside the downtime is not
+ * predictable from here and is not covered.
  */
 final class ConvergenceEstimator {
     private static final int WINDOWS = 3;
@@ -109,10 +112,10 @@ final class ConvergenceEstimator {
         switchoverCost = Math.max(switchoverCost, nanos);
     }
 
-    /** Saving and encoding the guest's state took nanos (measured on the running guest); bytes of state and digests follow it. */
+    /** Encoding the guest's state took nanos (latest probe, guest running); bytes of state and digests follow. */
     void stateCost(long nanos, long bytes) {
-        stateNanos = Math.max(stateNanos, nanos);
-        stateBytes = Math.max(stateBytes, bytes);
+        stateNanos = nanos;
+        stateBytes = bytes;
     }
 
     /** The target's activation as last measured on this host; without one the allowance stays. */
