@@ -2,12 +2,15 @@ package io.ferryvm.migration;
 
 import io.ferryvm.core.Host;
 import io.ferryvm.core.Ticker;
+import io.ferryvm.core.machine.MachineState;
+import io.ferryvm.core.state.StateCodec;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,16 +28,26 @@ public final class MigrationService {
     private final Failpoints failpoints;
     private final MigrationListener listener;
     private final MigrationJournal journal;
+    private final Function<MachineState, byte[]> stateEncoder;
+    /** The target's activation in the last migration out of this host that confirmed (0: none yet). */
+    private volatile long lastActivationNanos;
 
     public MigrationService(Host host, Transport transport) {
         this(host, transport, Failpoints.fromEnvironment(), MigrationListener.NONE);
     }
 
     public MigrationService(Host host, Transport transport, Failpoints failpoints, MigrationListener listener) {
+        this(host, transport, failpoints, listener, StateCodec::encode);
+    }
+
+    /** Tests: stateEncoder stands in for {@link StateCodec#encode} (a guest whose state is slow to save). */
+    MigrationService(Host host, Transport transport, Failpoints failpoints, MigrationListener listener,
+            Function<MachineState, byte[]> stateEncoder) {
         this.host = Objects.requireNonNull(host, "host");
         this.transport = Objects.requireNonNull(transport, "transport");
         this.failpoints = Objects.requireNonNull(failpoints, "failpoints");
         this.listener = Objects.requireNonNull(listener, "listener");
+        this.stateEncoder = Objects.requireNonNull(stateEncoder, "stateEncoder");
         this.journal = MigrationJournal.of(host);
     }
 
@@ -60,6 +73,20 @@ public final class MigrationService {
 
     Ticker ticker() {
         return host.config().ticker();
+    }
+
+    byte[] encodeState(MachineState state) {
+        return stateEncoder.apply(state);
+    }
+
+    long lastActivationNanos() {
+        return lastActivationNanos;
+    }
+
+    void activationMeasured(long nanos) {
+        if (nanos > 0) {
+            lastActivationNanos = nanos;
+        }
     }
 
     /** Source, begin: checks the VM and the request; the VM becomes MIGRATING and keeps running. */

@@ -10,7 +10,8 @@ import io.ferryvm.core.machine.DirtyLog;
 import io.ferryvm.core.machine.GuestMemory;
 import io.ferryvm.core.machine.Machine;
 import io.ferryvm.core.machine.MachineState;
-import io.ferryvm.core.state.StateCodec;
+import io.ferryvm.core.machine.GuestProgram;
+import io.ferryvm.core.machine.VcpuState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -134,7 +135,8 @@ public final class MigrationSource {
         this.channels = request.channels();
         this.xorOk = request.compression() == Compression.XOR_LZ4 && version >= 2;
         this.offer = new MigrationOffer(migrationId, vm.spec(), request, version, host.name());
-        this.estimator = new ConvergenceEstimator(ticker);
+        this.estimator = new ConvergenceEstimator(ticker, request.bandwidthBytesPerSecond());
+        this.estimator.activationCost(service.lastActivationNanos());
         this.journals = new JournalTail(service.journal());
         this.tBegin = tBegin;
     }
@@ -309,6 +311,7 @@ public final class MigrationSource {
             iterations = it;
             JournalTail.await(performingJournal); // durable (it was written during the iteration) before any pause
             estimator.switchoverCost(journals.slowestNanos());
+            probeStateCost();
             DirtyBitmap next = log.harvest();
             double rate = estimator.harvested(next.count());
             double mib = rate * Wire.PAGE / (1 << 20);
@@ -341,6 +344,25 @@ public final class MigrationSource {
         }
     }
 
+    /**
+     * Encodes a state of the running guest's shape (its vCPUs' register files, its serial device), as
+     * switch-over will after the pause, and charges that cost and the bytes of state and digests to the
+     * estimate: they are spent inside the downtime whatever is left to copy. The registers are blanks: a
+     * live snapshot would need a task on every vCPU thread mid-iteration, and the cost is in the encoding
+     * and the bytes, not the values. Cheap enough per iteration (a few KiB).
+     */
+    private void probeStateCost() {
+        long t0 = ticker.nanos();
+        int n = machine.vcpus().size();
+        VcpuState[] states = new VcpuState[n];
+        for (int i = 0; i < n; i++) {
+            states[i] = new VcpuState(i, 0, new long[GuestProgram.REGISTERS]);
+        }
+        byte[] encoded = service.encodeState(new MachineState(states, machine.serial().save()));
+        long digestBytes = 8L * ledger.chunks() + 8L * (1 + ledger.chunks() / Wire.MAX_WORDS_PER_FRAME);
+        estimator.stateCost(ticker.nanos() - t0, encoded.length + Wire.HEADER_BYTES + digestBytes);
+    }
+
     private static long distinctChunks(DirtyBitmap bm) {
         long n = 0;
         long lastChunk = -1;
@@ -362,7 +384,7 @@ public final class MigrationSource {
         tFinalSent = ticker.nanos();
         MachineState st = machine.saveState();
         failpoints.hit("source.state", aborted);
-        write(0, Command.STATE, ByteBuffer.wrap(StateCodec.encode(st)));
+        write(0, Command.STATE, ByteBuffer.wrap(service.encodeState(st)));
         sendWords(Command.DIGEST, ledger.hashes());
         await(ready, "receipt of the stream by the target");
         tReady = ticker.nanos();
@@ -415,7 +437,7 @@ public final class MigrationSource {
         MachineState st = machine.saveState();
         long[] words = fin.toWords();
         sendWords(Command.DIRTY_MAP, words);
-        write(0, Command.STATE, ByteBuffer.wrap(StateCodec.encode(st)));
+        write(0, Command.STATE, ByteBuffer.wrap(service.encodeState(st)));
         postCopySent = true; // before the write: a target that starts the guest must find this side knowing it may
         write(0, Command.POSTCOPY, ByteBuffer.allocate(0));
         await(postCopyRunning, "the target starting the guest");
@@ -901,6 +923,9 @@ public final class MigrationSource {
         }
         cleanedUp = true;
         long told = ticker.nanos(); // the source learns here that the guest runs on the target
+        if (finished != null && finished.digestVerified()) {
+            service.activationMeasured(finished.activation().toNanos()); // pre-copy's activation: the next estimate's allowance
+        }
         MigrationFailure problem = null;
         try {
             failpoints.hit("source.confirm", aborted);

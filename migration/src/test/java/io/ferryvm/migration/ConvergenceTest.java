@@ -5,11 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferryvm.core.Ticker;
 import io.ferryvm.core.VmStatus;
 import io.ferryvm.core.guest.Workload;
+import io.ferryvm.core.machine.MachineState;
+import io.ferryvm.core.state.StateCodec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,6 +74,54 @@ class ConvergenceTest {
             assertFalse(h.target.has(vm));
             h.assertStillOnSource(vm, VmStatus.RUNNING);
             assertEquals(0, h.source.vm(vm).machine().throttlePercent());
+        }
+    }
+
+    /** System time plus whatever the slow state saves "took": time jumps forward, nobody sleeps. */
+    private static final class SkippingTicker implements Ticker {
+        private final AtomicLong skipped = new AtomicLong();
+
+        @Override
+        public long nanos() {
+            return System.nanoTime() + skipped.get();
+        }
+
+        byte[] slowEncode(MachineState s) {
+            skipped.addAndGet(SLOW_STATE.toNanos());
+            return StateCodec.encode(s);
+        }
+    }
+
+    private static final Duration SLOW_STATE = Duration.ofMillis(400);
+
+    @Test
+    void aGuestWhoseStateIsSlowToSaveDoesNotSwitchOverOnItsMemoryAlone() {
+        SkippingTicker clock = new SkippingTicker();
+        try (TwoHosts h = new TwoHosts(dir, new InMemoryTransport(), clock, clock::slowEncode)) {
+            UUID vm = h.start("idle", 1, MEM, new Workload.Idle());
+            // An idle guest leaves nothing to copy after the first pass: memory alone fits the 300 ms at once.
+            MigrationReport r = h.migrate(vm, MigrationRequest.defaults().withMaxIterations(2));
+            MigrationFailure.NotConverged nc = assertInstanceOf(MigrationFailure.NotConverged.class, r.failure(), r.toLogLine());
+            assertEquals(0, nc.dirtyPages(), r.toLogLine());
+            assertTrue(nc.expectedDowntimeMillis() >= SLOW_STATE.toMillis(), "the state's save counts: " + r.toLogLine());
+            assertTrue(h.events.stream().filter(e -> e.phase() == MigrationPhase.PERFORMING && e.iteration() >= 1)
+                    .allMatch(e -> e.expectedDowntimeMillis() >= SLOW_STATE.toMillis()), "every estimate includes the state: " + h.events);
+            assertFalse(h.target.has(vm));
+            assertEquals(VmStatus.RUNNING, h.source.vm(vm).status(), "the idle guest stays on the source, running");
+        }
+    }
+
+    @Test
+    void theStateCostIsPartOfTheExpectedDowntimeWhenItFits() {
+        SkippingTicker clock = new SkippingTicker();
+        try (TwoHosts h = new TwoHosts(dir, new InMemoryTransport(), clock, clock::slowEncode)) {
+            UUID vm = h.start("idle", 1, MEM, new Workload.Idle());
+            MigrationReport r = h.migrate(vm, MigrationRequest.defaults().withDowntimeLimit(Duration.ofSeconds(5)));
+            assertTrue(r.succeeded(), r.toLogLine());
+            MigrationEvent last = h.events.stream().filter(e -> e.phase() == MigrationPhase.PERFORMING && e.iteration() >= 1)
+                    .reduce((a, b) -> b).orElseThrow();
+            assertTrue(last.expectedDowntimeMillis() >= SLOW_STATE.toMillis(), "expected downtime includes the state: " + last);
+            assertTrue(r.downtime().compareTo(SLOW_STATE) >= 0, "and the state was saved inside the downtime: " + r.toLogLine());
         }
     }
 }

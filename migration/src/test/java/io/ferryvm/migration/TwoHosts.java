@@ -4,18 +4,22 @@ import static org.awaitility.Awaitility.await;
 
 import io.ferryvm.core.Host;
 import io.ferryvm.core.HostConfig;
+import io.ferryvm.core.Ticker;
 import io.ferryvm.core.Vm;
 import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.VmStatus;
 import io.ferryvm.core.guest.Workload;
 import io.ferryvm.core.host.HostInventory;
 import io.ferryvm.core.machine.Machine;
+import io.ferryvm.core.machine.MachineState;
+import io.ferryvm.core.state.StateCodec;
 import io.ferryvm.core.testing.TestGuests;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 
 /** Two simulated hosts in one JVM, each with its migration service, over one transport. */
 final class TwoHosts implements AutoCloseable {
@@ -28,9 +32,15 @@ final class TwoHosts implements AutoCloseable {
     final MigrationService to;
 
     TwoHosts(Path dir, Transport transport) {
-        source = Host.open(new HostConfig("src", dir.resolve("src"), HostInventory.declared("src", 1, 4, 1, 32L << 30), null, null));
+        this(dir, transport, Ticker.SYSTEM, StateCodec::encode);
+    }
+
+    /** The source host runs on sourceTicker and encodes the guest's state with sourceStateEncoder. */
+    TwoHosts(Path dir, Transport transport, Ticker sourceTicker, Function<MachineState, byte[]> sourceStateEncoder) {
+        source = Host.open(new HostConfig("src", dir.resolve("src"), HostInventory.declared("src", 1, 4, 1, 32L << 30), null,
+                sourceTicker));
         target = Host.open(new HostConfig("dst", dir.resolve("dst"), HostInventory.declared("dst", 1, 4, 1, 32L << 30), null, null));
-        from = new MigrationService(source, transport, sourceFailpoints, events::add);
+        from = new MigrationService(source, transport, sourceFailpoints, events::add, sourceStateEncoder);
         to = new MigrationService(target, transport, targetFailpoints, MigrationListener.NONE);
     }
 
