@@ -82,6 +82,8 @@ public final class MigrationTarget {
     private int missingWordsFilled;
     private MachineState state;
     private int finalSyncs;
+    /** Per channel, the iteration of the last SYNC its receiver processed (guarded by this; notifyAll on change). */
+    private final long[] syncedIteration;
     private volatile MissingPages missing;
     private volatile MigrationFailure failure;
     private volatile MigrationPhase phase;
@@ -110,6 +112,7 @@ public final class MigrationTarget {
         this.writers = new FrameWriter[channels];
         this.sourceDigests = new long[ledger.chunks()];
         this.digestSeen = new boolean[ledger.chunks()];
+        this.syncedIteration = new long[channels];
     }
 
     static MigrationTarget prepare(MigrationService service, MigrationOffer offer) {
@@ -279,6 +282,7 @@ public final class MigrationTarget {
                 failure = why;
             }
             released = true;
+            notifyAll(); // a POSTCOPY waiting for the other channels' pre-copy (awaitPreCopyInstalled) gives up
         }
         aborted.countDown();
         ready.completeExceptionally(new MigrationException(why));
@@ -653,6 +657,10 @@ public final class MigrationTarget {
             }
             failpoints.hit("target.sync", (int) iteration, aborted);
             lastIteration = iteration;
+            synchronized (MigrationTarget.this) {
+                syncedIteration[index] = iteration;
+                MigrationTarget.this.notifyAll();
+            }
             counted = 0;
             openChunk = -1;
             if (missing == null) {
@@ -745,6 +753,7 @@ public final class MigrationTarget {
             if (state == null || missingWords == null || missingWordsFilled != words || missing != null) {
                 throw corrupt(f, "POSTCOPY before the state and the whole dirty map");
             }
+            awaitPreCopyInstalled(lastIteration);
             long[] present = new long[words];
             for (int w = 0; w < words; w++) {
                 present[w] = ~missingWords[w];
@@ -790,6 +799,48 @@ public final class MigrationTarget {
                 }
             }
         }
+    }
+
+    /**
+     * POSTCOPY arrives on channel 0 after channel 0's last pre-copy SYNC, but the other channels' last pre-copy
+     * frames may still sit unread in their pipes: a v2 source does not wait for ACK(sync) before it harvests and
+     * pauses. The guest must not start before they are installed. Once it runs, such a late frame would either
+     * fill a page of the dirty map with its older copy and mark it present (the source's fresh copy is then
+     * dropped: a stale page for good), or land over a page the running guest already wrote:
+     *
+     * <pre>
+     *   source:     ch1 RAM(p, it n) SYNC(n) | ch0 SYNC(n) | pause, harvest: p dirty | DIRTY_MAP STATE POSTCOPY
+     *   receiver 0:                            SYNC(n) DIRTY_MAP STATE POSTCOPY: guest runs, p missing
+     *   receiver 1:  (behind) .................................. RAM(p, it n): p installed old, marked present
+     *   receiver 1:  ........................................... RAM(p, post-copy): dropped, p already present
+     * </pre>
+     *
+     * So wait until every channel processed the SYNC of the iteration channel 0 last synced. A v3 source got
+     * ACK(sync) from every channel before it paused, so this returns at once.
+     */
+    private void awaitPreCopyInstalled(long iteration) {
+        synchronized (this) {
+            while (!allSynced(iteration)) {
+                if (failure != null) {
+                    throw new MigrationException(failure);
+                }
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new MigrationException(new MigrationFailure.Cancelled("interrupted while waiting for the pre-copy stream"));
+                }
+            }
+        }
+    }
+
+    private boolean allSynced(long iteration) {
+        for (long it : syncedIteration) {
+            if (it < iteration) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void checkReady() {
