@@ -171,8 +171,22 @@ final class ChaosCluster implements AutoCloseable {
     /** host1's CIM-XML HTTP port in the shared cluster, -1 elsewhere. */
     int cimPort = -1;
 
-    /** Three nodes in namespaces (where allowed), state on tmpfs (where allowed); closed when the test session ends. */
+    /**
+     * Set when an invariant check found this cluster broken: what it left behind (a stray definition, a
+     * stopped guest, a leaked placement) would otherwise fail every later scenario with the first one's fault.
+     */
+    volatile boolean broken;
+
+    /**
+     * Three nodes in namespaces (where allowed), state on tmpfs (where allowed); closed when the test session
+     * ends. A cluster an earlier scenario left broken is replaced by a fresh one, so one fault fails one test.
+     */
     static synchronized ChaosCluster shared() {
+        if (shared != null && shared.broken) {
+            System.out.println("[chaos] the shared cluster broke an invariant: starting a fresh one for what follows");
+            shared.close();
+            shared = null;
+        }
         if (shared == null) {
             // host1 also serves CIM-XML over HTTP (HostileInputIT fuzzes it), with a users file the harness wrote
             int cimPort = LoopbackNetwork.freePort();
@@ -319,9 +333,17 @@ final class ChaosCluster implements AutoCloseable {
         api().call("POST", "/api/vms/" + v.id + "/stop", null); // refused when it is stopped already: fine
         Api.Response d = api().call("DELETE", "/api/vms/" + v.id, null);
         if (!d.ok() && d.status() != 404) {
+            broken = true;
             throw new ChaosException("cannot remove " + v + ": " + d.status() + " " + d.raw());
         }
         forget(v);
+        try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).ignoreExceptions()
+                    .until(() -> api().call("GET", "/api/vms/" + v.id, null).status() == 404);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            broken = true; // a definition the harness no longer tracks would fail the next scenario's invariants
+            System.out.println("[chaos] " + v + " is still listed 30 s after its removal was accepted");
+        }
     }
 
     /** Marks every tracked non-HA VM the node holds now as allowed to come back stopped (the node is about to die). */

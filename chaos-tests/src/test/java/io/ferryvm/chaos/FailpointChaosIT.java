@@ -71,6 +71,11 @@ class FailpointChaosIT {
     @BeforeAll
     static void startCluster() {
         cluster = ChaosCluster.shared();
+        defineGuests();
+    }
+
+    /** The two guests every schedule migrates, on the (possibly fresh) shared cluster. */
+    static void defineGuests() {
         invariants = new Invariants(cluster);
         walker = cluster.define("walker", "32M", ChaosCluster.pagewalk(8), false, "host1");
         busy = cluster.define("busy", "16M", ChaosCluster.pagewalk(4), false, "host2");
@@ -81,7 +86,7 @@ class FailpointChaosIT {
 
     @AfterAll
     static void removeGuests() {
-        if (cluster != null) {
+        if (cluster != null && !cluster.broken) {
             cluster.clearStoppedMarks();
             for (ChaosCluster.TrackedVm g : List.of(walker, busy)) {
                 if (cluster.holder(g).isEmpty()) {
@@ -152,6 +157,11 @@ class FailpointChaosIT {
     }
 
     void schedule(Schedule s) {
+        if (cluster.broken) {
+            // an earlier schedule left the cluster broken (its test failed with the reason): start this one clean
+            cluster = ChaosCluster.shared();
+            defineGuests();
+        }
         ChaosCluster.TrackedVm vm = s.point().kind() == Kind.SIMPLE ? walker : busy;
         java.util.Map<ChaosCluster.TrackedVm, Node> holders = new java.util.HashMap<>();
         for (ChaosCluster.TrackedVm g : List.of(walker, busy)) {
@@ -231,7 +241,7 @@ class FailpointChaosIT {
         System.out.println("[chaos] matrix " + s.point().name() + " " + s.action() + " | " + outcome(summary)
                 + " | guest on " + cluster.holder(vm).map(n -> n.name).orElse("none (stopped, definition intact)")
                 + " | " + (v.isEmpty() ? "invariants hold" : v.size() + " violation(s)"));
-        assertEquals(List.of(), v, s + ": invariants\n" + logs());
+        assertEquals(List.of(), v, Invariants.message(s.toString(), v, logs()));
     }
 
     /** After a schedule that left the guest stopped (its host crashed, post-copy lost it): start it again. */

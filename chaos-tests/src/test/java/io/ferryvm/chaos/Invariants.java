@@ -34,6 +34,11 @@ final class Invariants {
     /** How long a cluster may take to settle after a fault before what is still wrong counts. */
     static final Duration SETTLE = Duration.ofSeconds(60);
 
+    /** A failure message that names the violations first (CI shows the start of it) and the node logs after. */
+    static String message(String scenario, List<String> violations, String logs) {
+        return scenario + ": " + violations.size() + " invariant violation(s): " + violations + "\n" + logs;
+    }
+
     private final ChaosCluster cluster;
 
     Invariants(ChaosCluster cluster) {
@@ -87,6 +92,9 @@ final class Invariants {
         }
         for (String v : out) {
             Summary.RUN.violation(scenario + ": " + v);
+        }
+        if (!out.isEmpty()) {
+            cluster.broken = true;
         }
         return out;
     }

@@ -87,7 +87,7 @@ class LoadChaosIT {
         List<String> v = new Invariants(cluster).check("load", Chaos.SOAK ? vms : sample.subList(0, 10));
         System.out.printf("[chaos] load: %d migrations completed, %d failed and rolled back, %d refused, %d without a summary%n",
                 completed.get(), rolledBack.get(), refused.get(), unknown.get());
-        assertEquals(List.of(), v, "invariants after the load");
+        assertEquals(List.of(), v, Invariants.message("load", v, ""));
 
         cluster.clearStoppedMarks();
         for (ChaosCluster.TrackedVm vm : vms) {

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,8 +42,19 @@ class OutsideFaultsIT {
         invariants = new Invariants(cluster);
     }
 
+    @BeforeEach
+    void freshClusterAfterABrokenOne() {
+        if (cluster.broken) {
+            cluster = ChaosCluster.shared(); // the failed test said why; this one starts clean
+            invariants = new Invariants(cluster);
+        }
+    }
+
     @AfterEach
     void cleanUp() {
+        if (cluster.broken) {
+            return; // replaced before the next test
+        }
         cluster.network.heal();
         cluster.proxy.set(new FaultProxy.Pass());
         cluster.restartTheDead();
@@ -69,7 +81,7 @@ class OutsideFaultsIT {
 
     private void verify(String scenario, List<ChaosCluster.TrackedVm> check) {
         List<String> v = invariants.check(scenario, check);
-        assertEquals(List.of(), v, scenario + "\n" + logs());
+        assertEquals(List.of(), v, Invariants.message(scenario, v, logs()));
     }
 
     private static void outcome(Optional<JsonNode> s) {

@@ -86,10 +86,17 @@ final class Summary {
         row(out, "migrations", sum(migrations), new TreeMap<>(migrations));
         row(out, "inputs tried", sum(inputs), new TreeMap<>(inputs));
         out.printf(Locale.ROOT, "%-22s %8d%n", "invariant violations", violations.size());
-        violations.forEach(v -> out.println("    - " + v));
+        List<String> shown = List.copyOf(new java.util.LinkedHashSet<>(violations()));
+        shown.stream().limit(20).forEach(v -> out.println("    - " + v));
+        if (shown.size() > 20) {
+            out.println("    ... " + (shown.size() - 20) + " more (each printed as [chaos] VIOLATION when it was found)");
+        }
         out.printf(Locale.ROOT, "%-22s %8d%n", "crashes", crashes.size());
         crashes.forEach(c -> out.println("    - " + c));
         notes.forEach(n -> out.println("note: " + n));
+        if (!violations.isEmpty()) {
+            out.println("first violation: " + violations.get(0));
+        }
         out.println("=============================================================");
     }
 

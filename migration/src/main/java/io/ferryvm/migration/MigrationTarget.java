@@ -50,6 +50,13 @@ public final class MigrationTarget {
     private static final Logger LOG = LoggerFactory.getLogger(MigrationTarget.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int MAX_STRAY_CONNECTIONS = 16;
+    /** Ends prepared targets whose source never opened its channels (one shared daemon thread). */
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ferry-target-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
     /** Per receiver: holds several whole frames of the largest kind, so frames are decoded in place. */
     private static final int RECEIVE_BUFFER = 8 << 20;
 
@@ -72,6 +79,7 @@ public final class MigrationTarget {
     private final Failpoints failpoints;
     private final CountDownLatch aborted = new CountDownLatch(1);
     private final CompletableFuture<Void> ready = new CompletableFuture<>();
+    private final CompletableFuture<Void> watchdogRan = new CompletableFuture<>();
     private final FrameWriter[] writers;
     private final List<FrameChannel> open = new CopyOnWriteArrayList<>();
     private final AtomicInteger receiversRunning = new AtomicInteger();
@@ -145,6 +153,8 @@ public final class MigrationTarget {
         Thread acceptor = new Thread(t::acceptLoop, "ferry-accept-" + offer.migrationId());
         acceptor.setDaemon(true);
         acceptor.start();
+        Duration bound = offer.request().timeout();
+        WATCHDOG.schedule(t::giveUpUnlessConnected, bound.toMillis(), TimeUnit.MILLISECONDS);
         return t;
     }
 
@@ -249,6 +259,31 @@ public final class MigrationTarget {
         if (a != b) {
             throw new MigrationException(new MigrationFailure.DigestMismatch(0, List.of()));
         }
+    }
+
+    /**
+     * A source that prepared this target and then vanished before connecting (its prepare reply lost, its
+     * node crashed, its abort lost) would otherwise leave the reservation, the memory and the listener here
+     * for good: nothing else ever ends a target no channel reached. Bounded by the request's timeout, the
+     * same bound each side puts on every wait for its peer.
+     */
+    private void giveUpUnlessConnected() {
+        try {
+            synchronized (this) {
+                boolean allConnected = java.util.Arrays.stream(writers).allMatch(java.util.Objects::nonNull);
+                if (allConnected || finished || released) {
+                    return;
+                }
+            }
+            end(new MigrationFailure.TimedOut("waiting for the source's channels on " + host.name(), offer.request().timeout()));
+        } finally {
+            watchdogRan.complete(null);
+        }
+    }
+
+    /** Tests: completes once the connect watchdog has looked at this target. */
+    CompletableFuture<Void> watchdogRan() {
+        return watchdogRan;
     }
 
     // ---- abort ----

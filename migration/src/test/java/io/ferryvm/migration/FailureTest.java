@@ -214,6 +214,51 @@ class FailureTest {
     }
 
     /**
+     * Chaos schedule "target.activate=error" after a node restart (CI): the prepare reply was lost, so the
+     * source gave up before connecting, and the prepared target kept its reservation, memory and listener
+     * for good, failing every later invariant on that node. A target no channel reached within the
+     * request's timeout now ends itself.
+     */
+    @Test
+    void aPreparedTargetNoSourceConnectsToGivesUpAfterTheTimeout() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            long before = io.ferryvm.core.machine.GuestMemory.liveBytes();
+            MigrationSource src = h.from.begin(vm, request().withTimeout(Duration.ofMillis(300)));
+            MigrationTarget dst = h.to.prepare(src.offer());
+            assertTrue(io.ferryvm.core.machine.GuestMemory.liveBytes() > before, "prepare reserved the incoming memory");
+            await().atMost(TestGuests.LONG).until(() -> dst.phase() == MigrationPhase.ABORTED);
+            assertInstanceOf(MigrationFailure.TimedOut.class, dst.failure());
+            assertTrue(dst.failure().describe().contains("channels"), dst.failure().describe());
+            assertFalse(h.target.has(vm), "the incoming VM is forgotten");
+            await().atMost(TestGuests.LONG).until(() -> io.ferryvm.core.machine.GuestMemory.liveBytes() == before);
+            MigrationReport r = src.abort(new MigrationFailure.Rejected("prepare", "reply lost"));
+            assertOnSource(h, vm, r);
+        }
+    }
+
+    /** A source that connected in time keeps its target: the watchdog ends only targets nobody reached. */
+    @Test
+    void theConnectWatchdogLeavesAConnectedTargetAlone() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            h.sourceFailpoints.arm("source.precopy.iteration.1", Failpoints.Action.HANG);
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            MigrationSource src = h.from.begin(vm, request().withTimeout(Duration.ofMillis(300)));
+            MigrationTarget dst = h.to.prepare(src.offer());
+            java.util.concurrent.CompletableFuture<Void> perform = java.util.concurrent.CompletableFuture.runAsync(
+                    () -> src.perform(dst.ticket()));
+            await().atMost(TestGuests.LONG).until(() -> h.sourceFailpoints.fired().contains("source.precopy.iteration.1"));
+            // the watchdog looked after every channel said HELLO: the target still waits for its source
+            await().atMost(TestGuests.LONG).until(dst.watchdogRan()::isDone);
+            assertEquals(MigrationPhase.PERFORMING, dst.phase(), String.valueOf(dst.failure()));
+            src.cancel("test over");
+            await().atMost(TestGuests.LONG).until(perform::isDone);
+            dst.abort(new MigrationFailure.Cancelled("test over"));
+            src.abort(new MigrationFailure.Cancelled("test over"));
+        }
+    }
+
+    /**
      * Chaos schedule "source.confirm=hang" (chaos-tests FailpointChaosIT): a cancel arriving while confirm
      * waited blocked on the source's monitor, which confirm held; it ran on the host agent's thread, so the
      * whole agent deadlocked. A cancel now always returns, ends the wait, and confirm still releases the VM.

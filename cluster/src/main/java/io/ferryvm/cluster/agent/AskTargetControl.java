@@ -24,6 +24,8 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 final class AskTargetControl implements MigrationAgent.TargetControl {
     /** Prepare pre-faults the whole guest: allow it more than the request's per-step timeout. */
     private static final Duration MIN_PREPARE = Duration.ofMinutes(3);
+    /** How long a prepare waits for its answer before it sends the request again. */
+    static final Duration PREPARE_RESEND = Duration.ofSeconds(3);
 
     private final ActorRef<AgentProtocol.Command> target;
     private final ActorSystem<?> system;
@@ -41,16 +43,52 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
     @Override
     public MigrationTicket prepare(MigrationOffer offer) {
         Duration t = timeout.compareTo(MIN_PREPARE) > 0 ? timeout : MIN_PREPARE;
-        AgentProtocol.Prepared p = ask(r -> new AgentProtocol.PrepareIn(offer, r), t, "prepare", true);
+        AgentProtocol.Prepared p = askResending(r -> new AgentProtocol.PrepareIn(offer, r), t);
         if (!p.ok()) {
             throw new MigrationException(new MigrationFailure.Rejected("prepare", p.error()));
         }
         return p.ticket();
     }
 
+    /**
+     * Prepare may run for minutes (it pre-faults the guest), but a lost message (remote delivery is at most
+     * once, e.g. around a peer's restart) must not cost all of them: the request is resent every few
+     * seconds until an answer comes (the target prepares once per migration id and answers every copy).
+     */
+    private AgentProtocol.Prepared askResending(org.apache.pekko.japi.function.Function<ActorRef<AgentProtocol.Prepared>,
+            AgentProtocol.Command> msg, Duration t) {
+        long deadline = System.nanoTime() + t.toNanos();
+        java.util.concurrent.CompletableFuture<AgentProtocol.Prepared> answer = new java.util.concurrent.CompletableFuture<>();
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new MigrationException(new MigrationFailure.TimedOut("prepare on the target", t));
+                }
+                AskPattern.ask(target, msg, Duration.ofNanos(left), system.scheduler()).toCompletableFuture()
+                        .thenAccept(answer::complete);
+                try {
+                    java.util.concurrent.CompletableFuture.anyOf(answer, targetGone)
+                            .get(Math.min(TimeUnit.NANOSECONDS.toMillis(left), PREPARE_RESEND.toMillis()), TimeUnit.MILLISECONDS);
+                } catch (TimeoutException resend) {
+                    continue;
+                }
+                if (!answer.isDone()) {
+                    throw new MigrationException(new MigrationFailure.PeerLost("target", "its node left the cluster during prepare"));
+                }
+                return answer.get();
+            }
+        } catch (ExecutionException e) {
+            throw new MigrationException(new MigrationFailure.TimedOut("prepare on the target", t));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException(new MigrationFailure.Cancelled("interrupted during prepare"));
+        }
+    }
+
     @Override
     public MigrationTarget.Finished finish(UUID migrationId) {
-        AgentProtocol.FinishReply f = ask(r -> new AgentProtocol.FinishIn(migrationId, r), timeout.plus(timeout), "finish", false);
+        AgentProtocol.FinishReply f = ask(r -> new AgentProtocol.FinishIn(migrationId, r), timeout.plus(timeout), "finish");
         if (!f.ok()) {
             throw new MigrationException(new MigrationFailure.HostError("target", f.error()));
         }
@@ -60,7 +98,7 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
     @Override
     public MigrationAgent.AbortOutcome abort(UUID migrationId, String reason) {
         try {
-            AgentProtocol.AbortReply a = ask(r -> new AgentProtocol.AbortIn(migrationId, reason, r), timeout, "abort", false);
+            AgentProtocol.AbortReply a = ask(r -> new AgentProtocol.AbortIn(migrationId, reason, r), timeout, "abort");
             return new MigrationAgent.AbortOutcome(a.aborted(), a.targetFailure(), a.finished());
         } catch (MigrationException e) {
             // The target is gone or mute: it cleans up by itself (its channels broke); the guest resumes here.
@@ -68,16 +106,9 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
         }
     }
 
-    private <T> T ask(org.apache.pekko.japi.function.Function<ActorRef<T>, AgentProtocol.Command> msg, Duration t, String what,
-            boolean failWhenGone) {
+    private <T> T ask(org.apache.pekko.japi.function.Function<ActorRef<T>, AgentProtocol.Command> msg, Duration t, String what) {
         java.util.concurrent.CompletableFuture<T> answer = AskPattern.ask(target, msg, t, system.scheduler()).toCompletableFuture();
         try {
-            if (failWhenGone) {
-                java.util.concurrent.CompletableFuture.anyOf(answer, targetGone).get(t.toMillis() + 1000, TimeUnit.MILLISECONDS);
-                if (!answer.isDone()) {
-                    throw new MigrationException(new MigrationFailure.PeerLost("target", "its node left the cluster during " + what));
-                }
-            }
             return answer.get(t.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new MigrationException(new MigrationFailure.TimedOut(what + " on the target", t));

@@ -66,6 +66,15 @@ public final class MigrationAgent {
                 }
             });
 
+    /** Prepares of recent incoming migrations, so that a resent PrepareIn is answered like the first. */
+    private final Map<UUID, java.util.concurrent.CompletableFuture<MigrationTicket>> prepares =
+            java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<UUID, java.util.concurrent.CompletableFuture<MigrationTicket>> e) {
+                    return size() > 64;
+                }
+            });
+
     private java.util.concurrent.CompletableFuture<MigrationTarget.Finished> finishOf(UUID id) {
         return finished.computeIfAbsent(id, k -> new java.util.concurrent.CompletableFuture<>());
     }
@@ -166,10 +175,12 @@ public final class MigrationAgent {
         MigrationTicket ticket;
         try {
             ticket = target.prepare(src.offer());
-        } catch (MigrationException e) {
-            return src.abort(e.failure());
         } catch (RuntimeException e) {
-            return src.abort(new MigrationFailure.Rejected("prepare", e.getMessage()));
+            MigrationFailure why = e instanceof MigrationException me ? me.failure() : new MigrationFailure.Rejected("prepare", e.getMessage());
+            // The target may have prepared after all (its reply lost): tell it, best effort; its connect
+            // watchdog frees it anyway once the request's timeout passes without a channel.
+            workers.execute(() -> target.abort(id, "the source gave up during prepare: " + why.describe()));
+            return src.abort(why);
         }
         try {
             src.perform(ticket);
@@ -208,14 +219,50 @@ public final class MigrationAgent {
 
     // ---- target side ----
 
+    /**
+     * Prepares the target once per migration id: the source resends PrepareIn while no reply came (remote
+     * messages are at most once), and a resent one gets the first one's ticket, or its refusal.
+     */
     public MigrationTicket prepareIn(MigrationOffer offer) {
         forgetEndedTargets();
-        // The copy that arrives here is a new incarnation: if the source's definition survives a crash, this one wins.
-        MigrationOffer here = new MigrationOffer(offer.migrationId(), Epochs.next(offer.spec()), offer.request(),
-                offer.protocolVersion(), offer.sourceHost());
-        MigrationTarget t = service.prepare(here);
-        targets.put(offer.migrationId(), t);
-        return t.ticket();
+        UUID id = offer.migrationId();
+        java.util.concurrent.CompletableFuture<MigrationTicket> mine = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<MigrationTicket> first = prepares.putIfAbsent(id, mine);
+        if (first != null) {
+            MigrationTicket ticket = awaitPrepare(first);
+            MigrationTarget t = targets.get(id);
+            if (t == null || t.failure() != null) {
+                throw new MigrationException(new MigrationFailure.Rejected("prepare", "migration " + id + " already ended on "
+                        + host.name() + (t == null || t.failure() == null ? "" : ": " + t.failure().describe())));
+            }
+            return ticket;
+        }
+        try {
+            // The copy that arrives here is a new incarnation: if the source's definition survives a crash, this one wins.
+            MigrationOffer here = new MigrationOffer(id, Epochs.next(offer.spec()), offer.request(),
+                    offer.protocolVersion(), offer.sourceHost());
+            MigrationTarget t = service.prepare(here);
+            targets.put(id, t);
+            mine.complete(t.ticket());
+            return t.ticket();
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    private static MigrationTicket awaitPrepare(java.util.concurrent.CompletableFuture<MigrationTicket> first) {
+        try {
+            return first.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new MigrationException(new MigrationFailure.Rejected("prepare", String.valueOf(e.getCause())));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException(new MigrationFailure.Cancelled("interrupted while a prepare ran"));
+        }
     }
 
     public MigrationTarget.Finished finishIn(UUID migrationId) {

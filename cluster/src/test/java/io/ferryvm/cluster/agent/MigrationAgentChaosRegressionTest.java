@@ -113,6 +113,62 @@ class MigrationAgentChaosRegressionTest {
     }
 
     /**
+     * Schedule "target.activate=error" right after the target's node restarted (CI): the prepare's reply was
+     * lost, the source gave up, and the prepared target held its reservation for good. The source now tells
+     * the target it gave up, and the target is left with nothing.
+     */
+    @Test
+    void aPrepareWhoseReplyWasLostLeavesNothingOnTheTarget() {
+        hosts();
+        UUID vm = running();
+        MigrationAgent.TargetControl real = direct();
+        MigrationAgent.TargetControl replyLost = new MigrationAgent.TargetControl() {
+            @Override
+            public MigrationTicket prepare(MigrationOffer offer) {
+                real.prepare(offer); // prepared there, but the answer never comes back
+                throw new io.ferryvm.migration.MigrationException(new io.ferryvm.migration.MigrationFailure.TimedOut(
+                        "prepare on the target", Duration.ofSeconds(1)));
+            }
+
+            @Override
+            public MigrationTarget.Finished finish(UUID migrationId) {
+                return real.finish(migrationId);
+            }
+
+            @Override
+            public MigrationAgent.AbortOutcome abort(UUID migrationId, String reason) {
+                return real.abort(migrationId, reason);
+            }
+        };
+        AtomicReference<MigrationSummary> end = new AtomicReference<>();
+        from.migrateOut(UUID.randomUUID(), vm, "dst", new MigrationOptions(300, 0, 1, "lz4", true, false, 30, 60), replyLost,
+                p -> { }, end::set);
+        await().atMost(Duration.ofMinutes(1)).until(() -> end.get() != null);
+        assertFalse(end.get().success(), end.get().line());
+        assertEquals(VmStatus.RUNNING, source.vm(vm).status(), "the guest goes on at the source");
+        await().atMost(Duration.ofMinutes(1)).until(() -> to.active() == 0 && !target.has(vm));
+    }
+
+    /** A resent PrepareIn (the first reply lost) gets the first one's ticket; once that target ended, a refusal. */
+    @Test
+    void aResentPrepareGetsTheSameTicketAndNoSecondReservation() {
+        hosts();
+        UUID vm = running();
+        io.ferryvm.migration.MigrationSource src = from.service().begin(vm, MigrationAgent.request(
+                new MigrationOptions(300, 0, 1, "lz4", true, false, 30, 60)), UUID.randomUUID());
+        MigrationTicket first = to.prepareIn(src.offer());
+        MigrationTicket again = to.prepareIn(src.offer());
+        assertEquals(first, again);
+        assertEquals(1, to.active(), "one incoming migration, not two");
+        assertTrue(to.abortIn(src.offer().migrationId(), "test over").aborted());
+        io.ferryvm.migration.MigrationException late = org.junit.jupiter.api.Assertions.assertThrows(
+                io.ferryvm.migration.MigrationException.class, () -> to.prepareIn(src.offer()));
+        assertTrue(late.getMessage().contains("already ended"), late.getMessage());
+        src.abort(new io.ferryvm.migration.MigrationFailure.Cancelled("test over"));
+        assertFalse(target.has(vm));
+    }
+
+    /**
      * Schedule "source.confirm=error": the source's copy stayed MIGRATING (paused) forever next to the
      * running target copy, defined on two hosts. Confirm releases it whatever failed in confirm itself.
      */
