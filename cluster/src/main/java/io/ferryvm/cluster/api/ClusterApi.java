@@ -50,6 +50,11 @@ public final class ClusterApi {
         return ask(OrchestratorProtocol.ListVms::new);
     }
 
+    /** Tells the orchestrator that the whole cluster is about to stop (see EmbeddedCluster#close). */
+    public CompletionStage<OrchestratorProtocol.Result> stopping() {
+        return ask(OrchestratorProtocol.ClusterStopping::new);
+    }
+
     public CompletionStage<OrchestratorProtocol.HostList> hosts() {
         return ask(OrchestratorProtocol.ListHosts::new);
     }

@@ -99,6 +99,8 @@ public final class Orchestrator extends AbstractBehavior<Command> {
     private Map<UUID, OrchestratorProtocol.DirectoryRecord> written = new HashMap<>();
     private final Map<String, String> knownAddresses = new HashMap<>();
     private boolean seeded;
+    /** The whole cluster is stopping (a planned stop): hosts that leave are not failures. */
+    private boolean stopping;
 
     private Orchestrator(ActorContext<Command> ctx, TimerScheduler<Command> timers, Placements placement,
             ActorRef<Topic.Command<ClusterEvent>> events, Duration haRestartDelay,
@@ -196,6 +198,13 @@ public final class Orchestrator extends AbstractBehavior<Command> {
                 })
                 .onMessage(OrchestratorProtocol.Rebalance.class, m -> {
                     migrations.rebalance(m);
+                    return this;
+                })
+                .onMessage(OrchestratorProtocol.ClusterStopping.class, m -> {
+                    stopping = true;
+                    knownAddresses.keySet().forEach(h -> timers.cancel("ha-" + h)); // would start VMs on hosts about to stop
+                    getContext().getLog().info("the whole cluster is stopping: hosts leaving now are not failures");
+                    m.replyTo().tell(new OrchestratorProtocol.Result(true, null, "stopping", null));
                     return this;
                 })
                 .onMessage(MigrationCoordinator.Internal.class, m -> {
@@ -342,6 +351,11 @@ public final class Orchestrator extends AbstractBehavior<Command> {
         }
         String host = h.get().host();
         agents.remove(host);
+        if (stopping) {
+            // the whole cluster is stopping: its VMs stop with their hosts and start with them again, nothing is lost
+            getContext().getLog().info("host {} stopped with the cluster", host);
+            return this;
+        }
         List<Directory.VmEntry> lost = directory.hostDown(host);
         placement.hostDown(host);
         getContext().getLog().warn("host {} left the cluster: {} VM(s) lost", host, lost.size());

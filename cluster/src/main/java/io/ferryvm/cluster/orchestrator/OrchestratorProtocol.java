@@ -108,6 +108,9 @@ public final class OrchestratorProtocol {
     /** Reduces remote-node memory and stranded resources with at most maxMigrations migrations. */
     public record Rebalance(int maxMigrations, ActorRef<PlanAccepted> replyTo) implements Command {}
 
+    /** The whole cluster is about to stop: hosts that leave from now on are not failures. */
+    public record ClusterStopping(ActorRef<Result> replyTo) implements Command {}
+
     public record PlanAccepted(boolean ok, AgentProtocol.ErrorKind error, String message, List<PlannedMove> moves)
             implements WireMessage {
         public PlanAccepted {

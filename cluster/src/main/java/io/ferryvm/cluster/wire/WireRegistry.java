@@ -63,7 +63,9 @@ final class WireRegistry {
             io.ferryvm.migration.MigrationTicket.class, io.ferryvm.migration.Endpoint.class,
             io.ferryvm.migration.MigrationTarget.Finished.class, java.time.Duration.class,
             // the replicated VM directory
-            OrchestratorProtocol.DirectoryRecord.class);
+            OrchestratorProtocol.DirectoryRecord.class,
+            // a planned stop of the whole cluster
+            OrchestratorProtocol.ClusterStopping.class);
 
     private WireRegistry() {}
 

@@ -64,6 +64,30 @@ class FailoverTest {
         }
     }
 
+    /**
+     * Stopping the whole cluster is not a string of host failures: an HA VM stays defined on its own host
+     * only (it used to be HA-restarted on a host about to stop as well, the demo's last log lines), and the
+     * cluster that starts again on the same state finds every VM where it was.
+     */
+    @Test
+    void aWholeClusterStopMovesNothing(@TempDir Path dir) {
+        VmSpec ha = VmSpec.of("ha", 1, 16L << 20, new Workload.PageWalk(0, 0, 4)).withHa(VmSpec.HaPolicy.RESTART);
+        VmSpec plain = VmSpec.of("plain", 1, 16L << 20, new Workload.Idle());
+        try (EmbeddedCluster c = EmbeddedCluster.start(3, dir, 0, Duration.ofSeconds(2))) {
+            ClusterApi api = c.node("host1").api();
+            assertTrue(get(api.define(ha, "host3", true)).ok());
+            assertTrue(get(api.define(plain, "host2", true)).ok());
+        }
+        try (EmbeddedCluster again = EmbeddedCluster.start(3, dir, 0, Duration.ofSeconds(2))) {
+            ClusterApi api = again.node("host1").api();
+            await().atMost(Duration.ofMinutes(2)).until(() -> get(api.vms()).vms().size() == 2);
+            assertEquals("host3", hostOf(api, "ha"));
+            assertEquals("host2", hostOf(api, "plain"));
+            assertEquals(java.util.List.of("host3"), again.nodes().stream().filter(n -> n.host().has(ha.id())).map(FerryNode::name).toList(),
+                    "one definition of the HA VM, on its own host");
+        }
+    }
+
     static Optional<OrchestratorProtocol.VmView> view(ClusterApi api, String name) {
         OrchestratorProtocol.Result r = get(api.vm(name));
         return r.ok() ? Optional.of(r.vm()) : Optional.empty();
