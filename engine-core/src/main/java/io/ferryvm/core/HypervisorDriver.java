@@ -37,6 +37,11 @@ public interface HypervisorDriver extends AutoCloseable {
 
     VmStatus status(UUID vm);
 
+    /** The end of the guest's serial console output, as {@link VmInfo#serialTail()} shows it ("" if the driver keeps none). */
+    default String serialTail(UUID vm) {
+        return "";
+    }
+
     /** Destroys every guest this driver still runs. */
     @Override
     void close();

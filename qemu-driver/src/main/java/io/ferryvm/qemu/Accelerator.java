@@ -16,10 +16,22 @@ public enum Accelerator {
         return name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    /** AUTO becomes KVM when the device opens read-write (what QEMU needs), else TCG; the others stay as they are. */
+    /**
+     * AUTO becomes KVM when the device is a character device that opens read-write (what QEMU needs), else
+     * TCG; the others stay as they are. (A plain file at /dev/kvm, as seen on a container host, opens
+     * read-write too, and QEMU then fails with "kvm version too old".)
+     */
     public Accelerator resolve(Path kvmDevice) {
         if (this != AUTO) {
             return this;
+        }
+        try {
+            int mode = (Integer) java.nio.file.Files.getAttribute(kvmDevice, "unix:mode");
+            if ((mode & 0170000) != 0020000) { // S_IFMT, S_IFCHR
+                return TCG;
+            }
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return TCG;
         }
         try (RandomAccessFile f = new RandomAccessFile(kvmDevice.toFile(), "rw")) {
             return KVM;

@@ -133,6 +133,12 @@ public final class QemuDriver implements HypervisorDriver {
     }
 
     @Override
+    public String serialTail(UUID vm) {
+        String s = guest(vm).serialOutput();
+        return s.length() > 256 ? s.substring(s.length() - 256) : s;
+    }
+
+    @Override
     public void close() {
         for (QemuGuest g : List.copyOf(guests.values())) {
             g.close();

@@ -8,7 +8,6 @@ import io.ferryvm.core.machine.Binding;
 import io.ferryvm.migration.TcpTransport;
 import io.ferryvm.migration.Transport;
 import java.io.IOException;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -21,25 +20,26 @@ import java.util.concurrent.locks.LockSupport;
  * paused) -> {@link #perform} (QEMU migrates, directly or through Ferry's tunnel; then finish: the target
  * resumes only after both QEMUs said completed; then confirm: the source QEMU quits).
  *
+ * <p>The target half is a {@link QemuMigrationTarget}: {@link #prepare} makes one on a driver of this
+ * process ({@link QemuIncoming}); {@link #attach} takes one that lives on another host (another process),
+ * prepared there with {@link QemuIncoming#prepare} and reached through that host's control channel. The
+ * source talks to its QEMU over QMP and to the target only through that interface.
+ *
  * <p>Exactly one side runs: the target starts paused ({@code -S}) and is resumed by Ferry only after the
  * source reported {@code completed}; on failure, cancel or timeout before that, the target is destroyed
  * and the source is resumed if QEMU left it paused. Post-copy is the documented exception: once it starts,
  * the target runs and losing either side loses the guest (as in QEMU).
  */
 public final class QemuMigration {
-    private static final Set<String> TERMINAL = Set.of("completed", "failed", "cancelled");
-    private static final SecureRandom RANDOM = new SecureRandom();
+    static final Set<String> TERMINAL = Set.of("completed", "failed", "cancelled");
 
     private final QemuGuest source;
     private final QemuMigrationOptions options;
     private final Transport transport;
     private final boolean sourceWasRunning;
-    private QemuGuest target;
-    private String targetUri;
-    private Tunnel.Receiver receiver;
+    private QemuMigrationTarget target;
+    private QemuGuest localTarget;
     private Tunnel.Sender sender;
-    private byte[] token;
-    private CompletableFuture<QmpEvent> targetDone;
     private volatile boolean cancelled;
     private volatile boolean postcopyStarted;
 
@@ -71,43 +71,34 @@ public final class QemuMigration {
         return m.perform();
     }
 
-    /** Target side: starts the incoming QEMU (paused, pinned) and its listener (QEMU's, or Ferry's tunnel). */
+    /** Target side on this process: starts the incoming QEMU (paused, pinned) and its listener (QEMU's, or Ferry's tunnel). */
     public QemuGuest prepare(QemuDriver targetDriver, Binding binding) {
-        target = targetDriver.prepareIncoming(source.spec(), binding);
-        try {
-            capabilities(target.qmp(), false);
-            if (options.multifdChannels() > 0) {
-                ObjectNode p = QmpClient.args();
-                p.put("multifd-channels", options.multifdChannels());
-                target.qmp().execute("migrate-set-parameters", p);
-            }
-            targetDone = target.qmp().nextEvent(e -> e.name().equals("MIGRATION") && TERMINAL.contains(e.data().path("status").asText()));
-            if (options.mode() == QemuMigrationOptions.Mode.DIRECT) {
-                incoming("tcp:127.0.0.1:0");
-                JsonNode addr = target.qmp().execute("query-migrate", null).path("socket-address");
-                if (!addr.isArray() || addr.isEmpty()) {
-                    throw new QemuException(QemuException.Kind.PROTOCOL, target.name() + ": query-migrate on the target names no listening address");
-                }
-                targetUri = "tcp:" + addr.get(0).path("host").asText() + ":" + addr.get(0).path("port").asText();
-            } else {
-                java.nio.file.Path sock = target.socket("incoming");
-                java.nio.file.Files.deleteIfExists(sock);
-                incoming("unix:" + sock);
-                token = new byte[TunnelWire.TOKEN_BYTES];
-                RANDOM.nextBytes(token);
-                receiver = new Tunnel.Receiver(transport.listen("qemu-" + source.name()), token, sock);
-            }
-            return target;
-        } catch (IOException | RuntimeException e) {
-            abortTarget();
-            throw e instanceof QemuException q ? q
-                    : new QemuException(QemuException.Kind.MIGRATION, source.name() + ": prepare on the target failed: " + e.getMessage(), e);
-        }
+        QemuIncoming in = QemuIncoming.prepare(targetDriver, source.spec(), binding, options, transport);
+        attach(in);
+        localTarget = in.guest();
+        return localTarget;
     }
 
-    /** The target guest (after prepare). */
+    /**
+     * Target side on another host: the target half was prepared there (with this migration's spec and
+     * options); perform sends to its offer and drives it through the interface.
+     */
+    public void attach(QemuMigrationTarget remote) {
+        if (target != null) {
+            throw new IllegalStateException(source.name() + ": the migration already has a target");
+        }
+        QemuMigrationTarget.Offer o = remote.offer();
+        if ((options.mode() == QemuMigrationOptions.Mode.DIRECT) != (o.qemuUri() != null)) {
+            remote.abort();
+            throw new QemuException(QemuException.Kind.MIGRATION, source.name() + ": the target offers "
+                    + (o.qemuUri() != null ? "a direct QEMU URI" : "a tunnel") + " for a " + options.label() + " migration");
+        }
+        target = remote;
+    }
+
+    /** The target guest, when prepared on this process (null for a target attached from another host). */
     public QemuGuest target() {
-        return target;
+        return localTarget;
     }
 
     /**
@@ -123,17 +114,16 @@ public final class QemuMigration {
         QmpClient src = source.qmp();
         CompletableFuture<QmpEvent> srcDone = src.nextEvent(e -> e.name().equals("MIGRATION") && TERMINAL.contains(e.data().path("status").asText()));
         CompletableFuture<QmpEvent> srcStop = src.nextEvent(e -> e.name().equals("STOP"));
-        // registered before anything runs: in post-copy the target resumes long before the source completes
-        CompletableFuture<QmpEvent> resumed = target.qmp().nextEvent(e -> e.name().equals("RESUME"));
         CompletableFuture<QmpEvent> postcopyPass = options.postcopy() ? src.nextEvent(e -> e.name().equals("MIGRATION_PASS")
                 && e.data().path("pass").asInt() >= options.postcopyAfterPasses()) : null;
         String outcome;
         try {
-            capabilities(src, true);
+            capabilities(src, options, true);
             parameters(src);
-            String uri = targetUri;
+            QemuMigrationTarget.Offer offer = target.offer();
+            String uri = offer.qemuUri();
             if (options.mode() == QemuMigrationOptions.Mode.TUNNELLED) {
-                sender = new Tunnel.Sender(source.socket("migrate-out"), transport, receiver.endpoint(), token,
+                sender = new Tunnel.Sender(source.socket("migrate-out"), transport, offer.tunnel(), offer.token(),
                         options.lz4(), options.tunnelRateLimit());
                 uri = sender.qemuUri();
             }
@@ -168,19 +158,10 @@ public final class QemuMigration {
                 sent = src.await(sender.done(), "end of the tunnel's send side", Duration.ofMinutes(1));
             }
             // finish: the target's QEMU must have loaded everything before it may run.
-            String targetStatus = target.qmp().await(targetDone, "target's end of migration", Duration.ofMinutes(1)).data().path("status").asText();
-            if (!targetStatus.equals("completed")) {
-                return fail(started, "failed", "target QEMU reports " + targetStatus);
-            }
-            if (receiver != null) {
-                target.qmp().await(receiver.done(), "end of the tunnel's receive side", Duration.ofMinutes(1));
-            }
-            if (sourceWasRunning && target.status() != VmStatus.RUNNING) {
-                target.resume();
-            }
+            long resumedAt = target.finish(sourceWasRunning);
             long downtime = -1;
-            if (sourceWasRunning && srcStop.isDone()) {
-                downtime = (target.qmp().await(resumed, "RESUME on the target").timestampMicros() - srcStop.join().timestampMicros()) / 1000;
+            if (resumedAt >= 0 && srcStop.isDone()) {
+                downtime = (resumedAt - srcStop.join().timestampMicros()) / 1000;
             }
             // confirm: the guest lives on the target now; the source QEMU goes.
             source.stop();
@@ -212,25 +193,10 @@ public final class QemuMigration {
     private void startPostcopy() {
         postcopyStarted = true;
         source.qmp().execute("migrate-start-postcopy", null);
-        // In post-copy the target must run for its faults to pull pages; it was started with -S.
-        CompletableFuture<QmpEvent> active = target.qmp().nextEvent(e -> e.name().equals("MIGRATION")
-                && (e.data().path("status").asText().equals("postcopy-active") || TERMINAL.contains(e.data().path("status").asText())));
-        String st = target.qmp().execute("query-migrate", null).path("status").asText();
-        if (!st.equals("postcopy-active") && !TERMINAL.contains(st)) {
-            target.qmp().await(active, "post-copy start on the target");
-        }
-        if (target.status() != VmStatus.STOPPED) {
-            target.resume();
-        }
+        target.postcopyStarted();
     }
 
-    private void incoming(String uri) {
-        ObjectNode a = QmpClient.args();
-        a.put("uri", uri);
-        target.qmp().execute("migrate-incoming", a);
-    }
-
-    private void capabilities(QmpClient qmp, boolean sourceSide) {
+    static void capabilities(QmpClient qmp, QemuMigrationOptions options, boolean sourceSide) {
         ObjectNode a = QmpClient.args();
         ArrayNode caps = a.putArray("capabilities");
         cap(caps, "events", true);
@@ -303,11 +269,8 @@ public final class QemuMigration {
     }
 
     private void abortTarget() {
-        if (receiver != null) {
-            receiver.close();
-        }
         if (target != null) {
-            target.destroy();
+            target.abort();
         }
     }
 }

@@ -30,4 +30,14 @@ class DriverSelectionTest {
         CoreException e = assertThrows(CoreException.class, () -> HypervisorDriver.open("qemu-kvm", host));
         assertTrue(e.getMessage().contains("[builtin, qemu]"), e.getMessage());
     }
+
+    @Test
+    void autoTakesKvmOnlyFromACharacterDeviceThatOpensReadWrite() throws java.io.IOException {
+        java.nio.file.Path plain = java.nio.file.Files.createFile(dir.resolve("kvm"));
+        assertEquals(Accelerator.TCG, Accelerator.AUTO.resolve(plain), "a plain file opens read-write but is no KVM");
+        assertEquals(Accelerator.TCG, Accelerator.AUTO.resolve(dir.resolve("missing")));
+        // /dev/null: a character device that opens read-write, the shape of a usable /dev/kvm
+        assertEquals(Accelerator.KVM, Accelerator.AUTO.resolve(Path.of("/dev/null")));
+        assertEquals(Accelerator.TCG, Accelerator.TCG.resolve(Path.of("/dev/null")));
+    }
 }

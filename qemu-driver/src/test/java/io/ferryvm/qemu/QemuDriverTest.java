@@ -4,9 +4,14 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ferryvm.core.DiskSpec;
 import io.ferryvm.core.NicSpec;
+import io.ferryvm.core.NumaSpec;
 import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.VmStatus;
+import io.ferryvm.core.guest.Workload;
 import io.ferryvm.core.machine.Binding;
 import io.ferryvm.core.machine.CpuBinder;
 import io.ferryvm.core.machine.MemoryPolicy;
@@ -14,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,6 +74,48 @@ class QemuDriverTest {
 
             assertEquals(VmStatus.STOPPED, driver.stop(spec.id()));
             assertTrue(!ProcessHandle.of(g.pid()).map(ProcessHandle::isAlive).orElse(false));
+        }
+    }
+
+    @Test
+    void twoGuestNumaCellsOnHostNodeZeroAreWhatTheGuestGets() {
+        // Two cells of 32 MiB, one vCPU each, both bound to host node 0 (this machine has one NUMA node).
+        // The walk range [1 MiB, 40 MiB) crosses from cell 0 into cell 1.
+        NumaSpec two = new NumaSpec(2, List.of(new NumaSpec.GuestNode(List.of(0), 32L << 20), new NumaSpec.GuestNode(List.of(1), 32L << 20)),
+                NumaSpec.MemoryMode.STRICT, NumaSpec.CpuPolicy.SHARED, NumaSpec.ThreadPolicy.PREFER, 4, -1);
+        VmSpec spec = new VmSpec(UUID.randomUUID(), "numa", 2, QemuTestSupport.MEMORY, new Workload.Idle(), two,
+                List.of(new DiskSpec("boot", guest.disk().toString(), 1 << 20, "raw", "virtio", false)), List.of(), null, "other", null);
+        try (QemuDriver driver = new QemuDriver(QemuTestSupport.tcg(dir.resolve("run-numa")))) {
+            QemuGuest g = driver.launch(spec, new Binding(List.of(), MemoryPolicy.bind(0)));
+            await().atMost(Duration.ofSeconds(60)).until(() -> g.serialOutput().contains(PageWalkGuest.BANNER + "\nB"));
+
+            // QEMU's view of the machine: one backend per cell, each bound to host node 0 ...
+            JsonNode memdevs = g.qmp().execute("query-memdev", null);
+            assertEquals(2, memdevs.size(), memdevs.toString());
+            for (JsonNode m : memdevs) {
+                assertEquals(32L << 20, m.path("size").asLong(), m.toString());
+                assertEquals("bind", m.path("policy").asText(), m.toString());
+                assertEquals("[0]", m.path("host-nodes").toString(), m.toString());
+            }
+            // ... each vCPU in its own cell ...
+            JsonNode cpus = g.qmp().execute("query-cpus-fast", null);
+            assertEquals(2, cpus.size(), cpus.toString());
+            for (JsonNode c : cpus) {
+                assertEquals(c.path("cpu-index").asInt(), c.path("props").path("node-id").asInt(), c.toString());
+            }
+            // ... and the guest's NUMA topology as the monitor reports it (what QEMU puts in the guest's ACPI SRAT).
+            ObjectNode hmp = QmpClient.args();
+            hmp.put("command-line", "info numa");
+            String info = g.qmp().execute("human-monitor-command", hmp).asText();
+            assertTrue(info.startsWith("2 nodes"), info);
+            assertTrue(info.contains("node 0 cpus: 0") && info.contains("node 1 cpus: 1"), info);
+            assertTrue(info.contains("node 0 size: 32 MB") && info.contains("node 1 size: 32 MB"), info);
+
+            // The guest runs across both cells: its walk over the cell boundary keeps the page rule.
+            g.pause();
+            g.saveMemory(QemuTestSupport.WALK_START, QemuTestSupport.WALK_END - QemuTestSupport.WALK_START, dir.resolve("numa.mem"));
+            PageWalkRule.Result r = PageWalkRule.checkDump(dir.resolve("numa.mem"), guest.pages());
+            assertTrue(r.ok(), r.violations().toString());
         }
     }
 

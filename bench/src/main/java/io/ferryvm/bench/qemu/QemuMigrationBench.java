@@ -1,9 +1,21 @@
 package io.ferryvm.bench.qemu;
 
 import io.ferryvm.core.DiskSpec;
+import io.ferryvm.core.Host;
+import io.ferryvm.core.HostConfig;
 import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.guest.Workload;
+import io.ferryvm.core.host.HostInventory;
 import io.ferryvm.core.machine.Binding;
+import io.ferryvm.core.machine.GuestMemory;
+import io.ferryvm.core.machine.Machine;
+import io.ferryvm.migration.Compression;
+import io.ferryvm.migration.Failpoints;
+import io.ferryvm.migration.MigrationListener;
+import io.ferryvm.migration.MigrationReport;
+import io.ferryvm.migration.MigrationRequest;
+import io.ferryvm.migration.MigrationService;
+import io.ferryvm.migration.TcpTransport;
 import io.ferryvm.qemu.Accelerator;
 import io.ferryvm.qemu.PageWalkGuest;
 import io.ferryvm.qemu.PageWalkRule;
@@ -21,13 +33,17 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
  * The same QEMU guest and workload migrated (a) QEMU to QEMU directly, default single stream and multifd,
- * (b) tunnelled through Ferry's channel (raw framing, and LZ4), on loopback and under a 1 Gbit/s cap (QEMU's
- * max-bandwidth for (a), Ferry's tunnel rate limit on wire bytes for (b)). Workloads: the page walker over
+ * (b) tunnelled through Ferry's channel (raw framing, and LZ4), (c) Ferry's built-in hypervisor migrating a
+ * guest of the same memory size running the built-in page walker over the same range at the dirty rate
+ * measured on the QEMU walker just before (migration module, pre-copy over {@code TcpTransport}, LZ4 on 2
+ * channels and raw on 1), on loopback and under a 1 Gbit/s cap (QEMU's max-bandwidth for (a), Ferry's
+ * tunnel rate limit on wire bytes for (b), the migration's bandwidth cap for (c)). Workloads: the page walker over
  * a range of mostly-zero pages ("sparse": one byte per page changes), and the same walker over random page
  * contents ("random": incompressible). Each row: total, QEMU's downtime, Ferry's downtime (source STOP to
  * target RESUME), wire bytes, and ratios against "direct" in the same run; the target's memory is checked
@@ -69,8 +85,12 @@ public final class QemuMigrationBench {
                 memory >> 20, walkMib, accel, downtimeMs, runs);
         try {
             for (String workload : List.of("sparse", "random")) {
-                PageWalkGuest guest = PageWalkGuest.build(dir.resolve(workload), start, end, workload.equals("random"));
+                boolean random = workload.equals("random");
+                PageWalkGuest guest = PageWalkGuest.build(dir.resolve(workload), start, end, random);
                 for (long cap : new long[] {0, GBIT}) {
+                    // (c) walks at the rate the QEMU walker reached just now: TCG's speed moves with the machine's load.
+                    double qemuRate = qemuDirtyRate(dir, accel, guest, memory);
+                    System.out.printf(Locale.ROOT, "  QEMU walker (%s): %.0f MiB/s of page writes%n", workload, qemuRate);
                     List<String[]> rows = new ArrayList<>();
                     QemuMigrationReport base = null;
                     for (QemuMigrationOptions o : List.of(QemuMigrationOptions.direct().withMaxBandwidth(cap),
@@ -89,12 +109,25 @@ public final class QemuMigrationBench {
                         if (base == null) {
                             base = r;
                         }
-                        rows.add(row(r, base));
+                        rows.add(row(r, base, qemuRate));
+                    }
+                    for (Map.Entry<String, MigrationRequest> b : Map.of("builtin+lz4 2ch", MigrationRequest.defaults(),
+                            "builtin(raw) 1ch", MigrationRequest.defaults().withChannels(1).withCompression(Compression.NONE)).entrySet()
+                            .stream().sorted(Map.Entry.comparingByKey()).toList()) {
+                        MigrationRequest req = b.getValue().withDowntimeLimit(limit).withBandwidth(cap).withTimeout(Duration.ofMinutes(3));
+                        List<BuiltinRun> all = new ArrayList<>();
+                        for (int k = 0; k < runs; k++) {
+                            BuiltinRun one = migrateBuiltin(dir, start, end, memory, random, qemuRate, req);
+                            System.out.printf(Locale.ROOT, "  %s dirty_mibps=%.0f %s%n", b.getKey(), one.dirtyRate(), one.report().toLogLine());
+                            all.add(one);
+                        }
+                        all.sort(Comparator.comparing(x -> x.report().total()));
+                        rows.add(builtinRow(b.getKey(), all.get(all.size() / 2), base));
                     }
                     System.out.printf(Locale.ROOT, "%n%s workload, %s:%n", workload, cap == 0 ? "loopback, no cap" : "1 Gbit/s cap");
-                    System.out.printf(Locale.ROOT, "%-22s %10s %12s %12s %14s %9s %9s %7s%n", "mode", "total ms", "qemu dt ms",
-                            "ferry dt ms", "wire MB", "time x", "wire x", "check");
-                    rows.forEach(c -> System.out.printf(Locale.ROOT, "%-22s %10s %12s %12s %14s %9s %9s %7s%n", (Object[]) c));
+                    System.out.printf(Locale.ROOT, "%-22s %10s %12s %12s %14s %9s %9s %12s %7s%n", "mode", "total ms", "qemu dt ms",
+                            "ferry dt ms", "wire MB", "time x", "wire x", "dirty MiB/s", "check");
+                    rows.forEach(c -> System.out.printf(Locale.ROOT, "%-22s %10s %12s %12s %14s %9s %9s %12s %7s%n", (Object[]) c));
                     System.out.println();
                 }
             }
@@ -142,11 +175,106 @@ public final class QemuMigrationBench {
         }
     }
 
-    private static String[] row(QemuMigrationReport r, QemuMigrationReport base) {
+    private static String[] row(QemuMigrationReport r, QemuMigrationReport base, double dirtyRate) {
         return new String[] {r.mode() + (r.mode().startsWith("tunnelled") && !r.mode().contains("lz4") ? "(raw)" : ""),
                 Long.toString(r.total().toMillis()), Long.toString(r.qemuDowntimeMs()), Long.toString(r.downtimeMs()),
                 String.format(Locale.ROOT, "%.1f", r.wireBytes() / 1e6),
                 String.format(Locale.ROOT, "%.2f", r.total().toNanos() / (double) base.total().toNanos()),
-                String.format(Locale.ROOT, "%.3f", r.wireBytes() / (double) base.wireBytes()), "ok"};
+                String.format(Locale.ROOT, "%.3f", r.wireBytes() / (double) base.wireBytes()), String.format(Locale.ROOT, "%.0f", dirtyRate), "ok"};
+    }
+
+    private static String[] builtinRow(String label, BuiltinRun run, QemuMigrationReport base) {
+        MigrationReport r = run.report();
+        boolean ok = r.outcome() == MigrationReport.Outcome.SUCCEEDED;
+        return new String[] {label, Long.toString(r.total().toMillis()), "-",
+                String.format(Locale.ROOT, "%.0f", r.downtime().toNanos() / 1e6), String.format(Locale.ROOT, "%.1f", r.wireBytes() / 1e6),
+                String.format(Locale.ROOT, "%.2f", r.total().toNanos() / (double) base.total().toNanos()),
+                String.format(Locale.ROOT, "%.3f", r.wireBytes() / (double) base.wireBytes()), String.format(Locale.ROOT, "%.0f", run.dirtyRate()),
+                // the migration module checks every page's digest on the target before the guest runs there
+                ok ? "digest" : r.outcome().toString()};
+    }
+
+    /** One built-in migration and the dirty rate its guest reached just before it (page writes x 4 KiB). */
+    record BuiltinRun(MigrationReport report, double dirtyRate) {}
+
+    /**
+     * The QEMU walker's dirty rate: 'B' marks 64 passes over the walk range; this counts marks over about
+     * three seconds of a freshly booted guest (bench code, so a wall-clock window).
+     */
+    private static double qemuDirtyRate(Path dir, Accelerator accel, PageWalkGuest guest, long memory) {
+        Path run = dir.resolve("rate-" + UUID.randomUUID().toString().substring(0, 8));
+        VmSpec spec = new VmSpec(UUID.randomUUID(), "rate", 1, memory, new Workload.Idle(), null,
+                List.of(new DiskSpec("boot", guest.disk().toString(), 1 << 20, "raw", "virtio", false)), List.of(), null, "", Map.of());
+        try (QemuDriver d = new QemuDriver(new QemuConfig(QemuConfig.locateBinary(), run, accel, Duration.ofSeconds(60), null))) {
+            QemuGuest g = d.launch(spec, Binding.NONE);
+            waitFor(g, PageWalkGuest.BANNER + "\nB");
+            long marks0 = marks(g);
+            long t0 = System.nanoTime();
+            long deadline = t0 + Duration.ofSeconds(20).toNanos();
+            while ((System.nanoTime() - t0 < 3_000_000_000L || marks(g) == marks0) && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            return (marks(g) - marks0) * 64.0 * (guest.walkEnd() - guest.walkStart()) / (1 << 20) / secs;
+        }
+    }
+
+    private static long marks(QemuGuest g) {
+        String s = g.serialOutput();
+        return s.substring(s.indexOf(PageWalkGuest.BANNER) + PageWalkGuest.BANNER.length()).chars().filter(c -> c == 'B').count();
+    }
+
+    /**
+     * (c): Ferry's built-in hypervisor, in this process, two hosts and the migration module over TCP on
+     * 127.0.0.1 (as MigrationBench). The guest has the QEMU guest's memory size and runs the built-in page
+     * walker over the same range at the QEMU walker's measured rate; for "random" the range is first filled
+     * with random bytes, as the QEMU guest's FILL does.
+     */
+    private static BuiltinRun migrateBuiltin(Path dir, long start, long end, long memory, boolean random, double rate, MigrationRequest req) {
+        Path d = dir.resolve("builtin-" + UUID.randomUUID().toString().substring(0, 8));
+        long gib = 1L << 30;
+        Host a = Host.open(new HostConfig("a", d.resolve("a"), HostInventory.declared("a", 1, 2, 1, 8 * gib), null, null));
+        Host b = Host.open(new HostConfig("b", d.resolve("b"), HostInventory.declared("b", 1, 2, 1, 8 * gib), null, null));
+        try {
+            TcpTransport tcp = new TcpTransport();
+            MigrationService from = new MigrationService(a, tcp, Failpoints.none(), MigrationListener.NONE);
+            MigrationService to = new MigrationService(b, tcp, Failpoints.none(), MigrationListener.NONE);
+            VmSpec spec = VmSpec.of("builtin", 1, memory, new Workload.PageWalk(start, end - start, rate));
+            a.define(spec);
+            a.start(spec.id());
+            Machine m = a.vm(spec.id()).machine();
+            if (random) {
+                a.pause(spec.id());
+                SplittableRandom rnd = new SplittableRandom(42);
+                byte[] page = new byte[GuestMemory.PAGE_SIZE];
+                for (long addr = start; addr < end; addr += page.length) {
+                    rnd.nextBytes(page);
+                    page[0] = m.memory().getByte(addr); // the walker's byte stays the walker's
+                    m.memory().write(addr, page, 0, page.length);
+                }
+                a.resume(spec.id());
+            }
+            // As the QEMU guest before its migration: at least three passes over the range, then the rate over one more second.
+            long pages = (end - start) / GuestMemory.PAGE_SIZE;
+            waitUntil(() -> m.totalSteps() >= 3 * pages, Duration.ofMinutes(2));
+            long w0 = m.pageWrites();
+            long t0 = System.nanoTime();
+            waitUntil(() -> System.nanoTime() - t0 >= 1_000_000_000L, Duration.ofSeconds(2));
+            double measured = (m.pageWrites() - w0) * (double) GuestMemory.PAGE_SIZE / (1 << 20) / ((System.nanoTime() - t0) / 1e9);
+            return new BuiltinRun(from.migrate(spec.id(), req, to), measured);
+        } finally {
+            a.close();
+            b.close();
+        }
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier done, Duration max) {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("built-in guest: not there within " + max);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+        }
     }
 }

@@ -61,11 +61,14 @@ public final class HostAgent extends AbstractBehavior<Command> {
     private final String address;
     private final ActorRef<OrchestratorProtocol.Command> orchestrator;
     private final MigrationAgent migrations;
+    /** The node's hypervisor driver's guests, or null on the built-in hypervisor. */
+    private final DriverGuests guests;
 
     private HostAgent(ActorContext<Command> ctx, Host host, AgentState state, String address, MigrationAgent migrations,
-            ActorRef<OrchestratorProtocol.Command> orchestrator) {
+            ActorRef<OrchestratorProtocol.Command> orchestrator, DriverGuests guests) {
         super(ctx);
         this.host = host;
+        this.guests = guests;
         this.state = state;
         this.address = address;
         this.migrations = migrations;
@@ -78,6 +81,16 @@ public final class HostAgent extends AbstractBehavior<Command> {
      */
     public static Behavior<Command> create(Host host, AgentState state, String address, MigrationAgent migrations,
             ActorRef<OrchestratorProtocol.Command> orchestrator) {
+        return create(host, state, address, migrations, orchestrator, null);
+    }
+
+    /**
+     * As above, the node's guests running on driver instead of the built-in hypervisor (null: built-in).
+     * The node owns the driver and closes it.
+     */
+    public static Behavior<Command> create(Host host, AgentState state, String address, MigrationAgent migrations,
+            ActorRef<OrchestratorProtocol.Command> orchestrator, io.ferryvm.core.HypervisorDriver driver) {
+        DriverGuests guests = driver == null ? null : new DriverGuests(host, driver);
         // Restarted, never stopped, on an unexpected failure: a stopped agent would leave its host in the
         // cluster but deaf (no reports, no migrations, no checks) until the process restarts. Its state is
         // the host's own, so a restart loses nothing.
@@ -85,7 +98,7 @@ public final class HostAgent extends AbstractBehavior<Command> {
             ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
             return Behaviors.withTimers(timers -> {
                 timers.startTimerWithFixedDelay(Tick.INSTANCE, REPORT_EVERY);
-                return new HostAgent(ctx, host, state, address, migrations, orchestrator);
+                return new HostAgent(ctx, host, state, address, migrations, orchestrator, guests);
             });
         })).onFailure(RuntimeException.class, org.apache.pekko.actor.typed.SupervisorStrategy.restart());
     }
@@ -124,7 +137,7 @@ public final class HostAgent extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onDefine(Define m) {
-        Reply r = guarded(() -> {
+        Reply r = guests != null ? viaDriver(() -> guests.define(m.spec(), m.start())) : guarded(() -> {
             host.define(m.spec());
             if (m.start()) {
                 try {
@@ -142,7 +155,7 @@ public final class HostAgent extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onApply(Apply m) {
-        Reply r = guarded(() -> {
+        Reply r = guests != null ? viaDriver(() -> guests.apply(m.vm(), m.op())) : guarded(() -> {
             UUID id = m.vm();
             switch (m.op()) {
                 case START -> host.start(id);
@@ -173,6 +186,10 @@ public final class HostAgent extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onMigrateOut(AgentProtocol.MigrateOut m) {
+        if (guests != null) {
+            m.replyTo().tell(Reply.failed(ErrorKind.ILLEGAL, notOnDriver("live migration")));
+            return this;
+        }
         ActorRef<Command> self = getContext().getSelf();
         try {
             migrations.migrateOut(m.migrationId(), m.vm(), m.targetHost(), m.options(),
@@ -202,6 +219,10 @@ public final class HostAgent extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onPrepareIn(AgentProtocol.PrepareIn m) {
+        if (guests != null) {
+            m.replyTo().tell(new AgentProtocol.Prepared(false, notOnDriver("an incoming migration"), null));
+            return this;
+        }
         ActorRef<Command> self = getContext().getSelf();
         migrations.workers().execute(() -> {
             try {
@@ -243,6 +264,10 @@ public final class HostAgent extends AbstractBehavior<Command> {
 
     /** The replay can take a while: it runs on a worker, so the agent keeps answering meanwhile. */
     private Behavior<Command> onCheck(CheckGuest m) {
+        if (guests != null) {
+            m.replyTo().tell(new GuestCheck(m.vm(), false, notOnDriver("the replay check"), 0, new long[0]));
+            return this;
+        }
         migrations.workers().execute(() -> m.replyTo().tell(checkGuest(host, m.vm())));
         return this;
     }
@@ -288,7 +313,7 @@ public final class HostAgent extends AbstractBehavior<Command> {
     HostStatus status() {
         List<VmRecord> vms = new ArrayList<>();
         long reserved = 0;
-        for (VmInfo i : host.list()) {
+        for (VmInfo i : guests != null ? guests.list() : host.list()) {
             VmSpec spec;
             try {
                 spec = host.vm(i.id()).spec();
@@ -305,6 +330,20 @@ public final class HostAgent extends AbstractBehavior<Command> {
 
     private void report() {
         orchestrator.tell(new OrchestratorProtocol.HostReport(status(), getContext().getSelf()));
+    }
+
+    /** A driver operation: as {@link #guarded}, and the driver's own errors (e.g. QEMU's) become FAILED with their message. */
+    private Reply viaDriver(java.util.function.Supplier<VmInfo> op) {
+        try {
+            return guarded(op);
+        } catch (RuntimeException e) {
+            return Reply.failed(ErrorKind.FAILED, host.name() + " (" + guests.driverName() + "): " + e.getMessage());
+        }
+    }
+
+    private String notOnDriver(String what) {
+        return host.name() + " runs its guests on the " + guests.driverName() + " hypervisor: " + what
+                + " is not available through the cluster for those yet";
     }
 
     /** Runs a host operation; engine-core errors become a reply with their kind and message. */

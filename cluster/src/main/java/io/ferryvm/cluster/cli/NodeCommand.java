@@ -60,6 +60,10 @@ final class NodeCommand implements Callable<Integer> {
             description = "Migration data plane: tcp (default, the faster here) or pekko-tcp (Pekko Streams TCP).")
     String dataPlane;
 
+    @Option(names = "--hypervisor", defaultValue = "builtin",
+            description = "What runs this node's guests: builtin (default) or qemu (QEMU/KVM; define, start, pause, resume, stop).")
+    String hypervisor;
+
     @Option(names = "--stable-after", defaultValue = "7", description = "Seconds the split-brain resolver waits (default ${DEFAULT-VALUE}).")
     long stableAfter;
 
@@ -82,7 +86,8 @@ final class NodeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         HostInventory inv = topology == null ? InventoryReader.detect() : parseTopology(name, topology);
         NodeConfig cfg = new NodeConfig(name, bind, port, seeds.isEmpty() ? List.of(bind + ":" + port) : seeds, stateDir, inv,
-                apiBind, apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true, dataPlane);
+                apiBind, apiPort, Duration.ofSeconds(stableAfter), Duration.ofSeconds(Math.max(2, stableAfter / 2)), true, dataPlane)
+                .withHypervisor(hypervisor);
         io.ferryvm.cluster.cim.CimSetup.Prepared cim = cimHttpPort < 0 && cimHttpsPort < 0 ? null
                 : io.ferryvm.cluster.cim.CimSetup.prepare(stateDir.resolve("cim"), cimBind, cimHttpPort, cimHttpsPort, cimUsers, cimListeners);
         FerryNode node = FerryNode.start(cim == null ? cfg : cfg.withCim(cim.config()),

@@ -21,6 +21,7 @@ import io.ferryvm.cluster.orchestrator.Placements;
 import io.ferryvm.core.CoreException;
 import io.ferryvm.core.Host;
 import io.ferryvm.core.HostConfig;
+import io.ferryvm.core.HypervisorDriver;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +50,8 @@ public final class FerryNode implements AutoCloseable {
 
     private final NodeConfig config;
     private final Host host;
+    /** The node's hypervisor driver (NodeConfig.hypervisor), or null for the built-in hypervisor. */
+    private final HypervisorDriver driver;
     private final ActorSystem<Void> system;
     private final ActorRef<OrchestratorProtocol.Command> orchestrator;
     private final ActorRef<Topic.Command<ClusterEvent>> events;
@@ -65,6 +68,15 @@ public final class FerryNode implements AutoCloseable {
         this.config = config;
         this.host = Host.open(new HostConfig(config.name(), config.stateDir().resolve("host"), config.inventory(),
                 Placements.hostPlacer(config.inventory()), null));
+        try {
+            this.driver = HypervisorDriver.open(config.hypervisor(), host.config()).orElse(null);
+        } catch (RuntimeException e) {
+            host.close();
+            throw e;
+        }
+        if (driver != null) {
+            LOG.info("node {} runs its guests on the {} hypervisor ({})", config.name(), driver.name(), driver.accelerator());
+        }
         AgentState state = new AgentState(config.stateDir());
         Failpoints failpoints = Failpoints.fromEnvironment();
         io.ferryvm.migration.Transport transport;
@@ -95,7 +107,7 @@ public final class FerryNode implements AutoCloseable {
                             "orchestrator")
                             .withStopMessage(OrchestratorProtocol.Stop.INSTANCE));
             // A bug in one message must not take the node's agent away: it restarts (it keeps no state of its own).
-            ActorRef<AgentProtocol.Command> a = ctx.spawn(Behaviors.supervise(HostAgent.create(host, state, address, migrations, proxy))
+            ActorRef<AgentProtocol.Command> a = ctx.spawn(Behaviors.supervise(HostAgent.create(host, state, address, migrations, proxy, driver))
                     .onFailure(SupervisorStrategy.restart()), "host-agent", DispatcherSelector.blocking());
             refs.complete(new Refs(proxy, topic, a));
             return Behaviors.empty();
@@ -106,7 +118,7 @@ public final class FerryNode implements AutoCloseable {
         this.agent = r.agent();
         // A downed or leaving node stops its VMs: once the majority restarts them elsewhere, this copy must be gone.
         CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "ferry-stop-vms", () -> {
-            host.close();
+            closeGuests();
             return CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
         });
         this.api = new ClusterApi(system, orchestrator, events);
@@ -118,7 +130,7 @@ public final class FerryNode implements AutoCloseable {
                         .toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 system.terminate();
-                host.close();
+                closeGuests();
                 throw new CoreException(CoreException.Kind.IO, "cannot serve the API on " + config.apiHost() + ":"
                         + config.apiPort() + ": " + e.getMessage(), e);
             }
@@ -200,6 +212,14 @@ public final class FerryNode implements AutoCloseable {
             LOG.warn("node {} did not terminate cleanly: {}", config.name(), e.toString());
         }
         migrations.close();
+        closeGuests();
+    }
+
+    /** Stops every guest of this node: the driver's (it destroys what it still runs), then the host's. */
+    private void closeGuests() {
+        if (driver != null) {
+            driver.close();
+        }
         host.close();
     }
 

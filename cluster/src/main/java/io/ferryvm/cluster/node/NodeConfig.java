@@ -1,6 +1,7 @@
 package io.ferryvm.cluster.node;
 
 import io.ferryvm.cim.CimServerConfig;
+import io.ferryvm.core.HypervisorDriver;
 import io.ferryvm.core.host.HostInventory;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,10 +19,12 @@ import java.util.Objects;
  * @param dataPlane the migration data plane: "tcp" (the migration module's NIO transport, the faster one
  *     measured here) or "pekko-tcp" (Pekko Streams TCP); every node of a cluster must use the same
  * @param cim the CIM (WBEM) server this node runs, or null for none
+ * @param hypervisor what runs this node's guests: "builtin" (engine-core's own, the default) or a
+ *     {@code HypervisorDriver} found by name on the class path ("qemu")
  */
 public record NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
         String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, String dataPlane,
-        CimServerConfig cim) {
+        CimServerConfig cim, String hypervisor) {
     public static final String TCP = "tcp";
     public static final String PEKKO_TCP = "pekko-tcp";
 
@@ -44,34 +47,44 @@ public record NodeConfig(String name, String bindHost, int port, List<String> se
         if (!dataPlane.equals(TCP) && !dataPlane.equals(PEKKO_TCP)) {
             throw new IllegalArgumentException("data plane '" + dataPlane + "': use " + TCP + " or " + PEKKO_TCP);
         }
+        hypervisor = hypervisor == null ? HypervisorDriver.BUILTIN : hypervisor;
+        if (!hypervisor.matches("[a-z0-9-]{1,32}")) {
+            throw new IllegalArgumentException("hypervisor '" + hypervisor + "': a driver name such as builtin or qemu");
+        }
     }
 
     /** A node on the default data plane that serves no CIM. */
     public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
             String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned) {
         this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, TCP,
-                null);
+                null, null);
     }
 
     /** A node on the given data plane that serves no CIM. */
     public NodeConfig(String name, String bindHost, int port, List<String> seeds, Path stateDir, HostInventory inventory,
             String apiHost, int apiPort, Duration stableAfter, Duration haRestartDelay, boolean exitJvmWhenDowned, String dataPlane) {
         this(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay, exitJvmWhenDowned, dataPlane,
-                null);
+                null, null);
     }
 
     public NodeConfig withApi(String host, int port) {
         return new NodeConfig(name, bindHost, this.port, seeds, stateDir, inventory, host, port, stableAfter, haRestartDelay,
-                exitJvmWhenDowned, dataPlane, cim);
+                exitJvmWhenDowned, dataPlane, cim, hypervisor);
     }
 
     public NodeConfig withTimings(Duration stable, Duration haDelay) {
         return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stable, haDelay, exitJvmWhenDowned,
-                dataPlane, cim);
+                dataPlane, cim, hypervisor);
     }
 
     public NodeConfig withCim(CimServerConfig c) {
         return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay,
-                exitJvmWhenDowned, dataPlane, c);
+                exitJvmWhenDowned, dataPlane, c, hypervisor);
+    }
+
+    /** This node's guests run on the named hypervisor driver ("builtin" for engine-core's own). */
+    public NodeConfig withHypervisor(String h) {
+        return new NodeConfig(name, bindHost, port, seeds, stateDir, inventory, apiHost, apiPort, stableAfter, haRestartDelay,
+                exitJvmWhenDowned, dataPlane, cim, h);
     }
 }
