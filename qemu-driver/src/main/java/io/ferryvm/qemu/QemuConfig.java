@@ -24,9 +24,20 @@ public record QemuConfig(Path binary, Path runDir, Accelerator accelerator, Dura
         }
     }
 
-    /** Defaults for this machine: /usr/bin/qemu-system-x86_64 (or the one on PATH), AUTO, 30 s. */
+    /**
+     * Defaults for this machine: /usr/bin/qemu-system-x86_64 (or the one on PATH), 30 s, and the accelerator
+     * the host's operator chose with {@code FERRY_QEMU_ACCEL} (or {@code -Dferry.qemu.accel}): auto, kvm or
+     * tcg, auto when unset (a nested or emulated /dev/kvm can be slower than TCG: the operator decides).
+     */
     public static QemuConfig defaults(Path runDir) {
-        return new QemuConfig(locateBinary(), runDir, Accelerator.AUTO, null, null);
+        String a = System.getProperty("ferry.qemu.accel", System.getenv().getOrDefault("FERRY_QEMU_ACCEL", "auto"));
+        Accelerator accel = switch (a.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "", "auto" -> Accelerator.AUTO;
+            case "kvm" -> Accelerator.KVM;
+            case "tcg" -> Accelerator.TCG;
+            default -> throw new IllegalArgumentException("FERRY_QEMU_ACCEL / ferry.qemu.accel: '" + a + "' is not auto, kvm or tcg");
+        };
+        return new QemuConfig(locateBinary(), runDir, accel, null, null);
     }
 
     public QemuConfig withAccelerator(Accelerator a) {

@@ -51,6 +51,8 @@ class QemuNodeTest {
         NodeConfig config = new NodeConfig("q1", "127.0.0.1", port, List.of("127.0.0.1:" + port), dir.resolve("q1"),
                 EmbeddedCluster.defaultTopology("q1"), "127.0.0.1", 0, Duration.ofSeconds(7), Duration.ofSeconds(2), false)
                 .withHypervisor("qemu");
+        // TCG like every QEMU test here: this machine's /dev/kvm may be a nested module slower than TCG
+        System.setProperty("ferry.qemu.accel", "tcg");
         try (FerryNode node = FerryNode.start(config)) {
             ClusterApi api = node.api();
             await().atMost(Duration.ofMinutes(2)).ignoreExceptions()
@@ -84,6 +86,11 @@ class QemuNodeTest {
         }
         assertTrue(ProcessHandle.current().children().noneMatch(p -> p.info().command().orElse("").contains("qemu-system")),
                 "no QEMU process outlives the node");
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void clearAccelerator() {
+        System.clearProperty("ferry.qemu.accel");
     }
 
     private static OrchestratorProtocol.Result act(ClusterApi api, AgentProtocol.Op op) {
