@@ -155,6 +155,8 @@ public final class PekkoStreamsTransport implements Transport {
         private final OutputStream out;
         private final AtomicBoolean closed = new AtomicBoolean();
         private final byte[] scratch = new byte[1 << 16];
+        /** Reads have their own buffer: one thread reads while another writes (ACKs) on the same channel. */
+        private final byte[] readScratch = new byte[1 << 16];
 
         StreamChannel(String name, InputStream in, OutputStream out) {
             this.name = name;
@@ -188,10 +190,9 @@ public final class PekkoStreamsTransport implements Transport {
                     dst.position(dst.position() + n);
                 }
             } else {
-                byte[] tmp = new byte[Math.min(dst.remaining(), 1 << 16)];
-                n = in.read(tmp);
+                n = in.read(readScratch, 0, Math.min(dst.remaining(), readScratch.length));
                 if (n > 0) {
-                    dst.put(tmp, 0, n);
+                    dst.put(readScratch, 0, n);
                 }
             }
             return n;
