@@ -42,12 +42,20 @@ public final class ClusterScheduler {
      * Scheduler settings: policy, shared-CPU overcommit ratio applied on every host, how many feasible
      * hosts to compare per placement, and how many lost races a placement may retry.
      */
-    public record Config(Policy policy, double cpuOvercommit, int candidates, int maxAttempts) {
+    public record Config(Policy policy, double cpuOvercommit, int candidates, int maxAttempts, long strandMemory) {
         public Config {
             Objects.requireNonNull(policy, "policy");
             if (candidates < 1 || maxAttempts < 1) {
                 throw new NumaException(NumaException.Kind.INVALID, "candidates and maxAttempts must be >= 1");
             }
+            if (strandMemory < 0) {
+                throw new NumaException(NumaException.Kind.INVALID, "strandMemory must be >= 0");
+            }
+        }
+
+        /** Settings with the fitter's default smallest VM (2 GiB) as the stranding threshold. */
+        public Config(Policy policy, double cpuOvercommit, int candidates, int maxAttempts) {
+            this(policy, cpuOvercommit, candidates, maxAttempts, NumaFitter.DEFAULT_STRAND_MEMORY);
         }
 
         public static Config of(Policy policy) {
@@ -72,7 +80,7 @@ public final class ClusterScheduler {
     }
 
     private final Config config;
-    private final NumaFitter fitter = new NumaFitter();
+    private final NumaFitter fitter;
     private final ReentrantLock lock = new ReentrantLock();
     private final CapacityIndex index = new CapacityIndex();
     private volatile Slot[] slots = new Slot[0];
@@ -88,6 +96,7 @@ public final class ClusterScheduler {
 
     public ClusterScheduler(Config config) {
         this.config = Objects.requireNonNull(config, "config");
+        this.fitter = new NumaFitter(config.strandMemory());
     }
 
     /** A scheduler over existing host states (a planner's private copy of the cluster). */
@@ -361,7 +370,7 @@ public final class ClusterScheduler {
 
     private void reindex(Slot s, HostState st) {
         if (s.enabled) {
-            index.update(s.id, st.maxNodeFreeCpus, st.maxNodeFreeMemory);
+            index.update(s.id, st);
         }
     }
 
@@ -375,7 +384,9 @@ public final class ClusterScheduler {
         final double cpuNeed;
         final long memNeed;
         final boolean auto;
+        final boolean isolate;
         int extra;
+        boolean clean;
         double parts;
         Rejection closest;
         int closestRank = -1;
@@ -389,32 +400,86 @@ public final class ClusterScheduler {
             this.cpuNeed = r.dedicated() ? r.vcpus() : r.vcpus() / config.cpuOvercommit();
             this.memNeed = r.numa().pageSizeKiB() == 4 ? r.memoryBytes() : 0;
             this.auto = r.numa().guestNodes() == 0 && r.numa().nodes().isEmpty();
+            this.isolate = r.dedicated() && r.numa().threads() == NumaSpec.ThreadPolicy.ISOLATE;
         }
 
-        boolean accept(int id) {
+        /**
+         * The candidate filter, per node entry of the index. A one-node request (the local pass of an auto
+         * split) is checked on that very node, and in the clean region must also leave it clean (see
+         * {@link HostState#nodesFitClean}); larger splits are checked host-wide.
+         */
+        int accept(int id, int node) {
             Slot s = slots[id];
             if (s == excluded || !s.enabled) {
-                return false;
+                return CapacityIndex.SKIP_HOST;
             }
             HostState st = s.state.get();
             if (st.freeCpus() + 1e-9 < cpuNeed || st.freeMemory() < memNeed) {
-                return false;
+                return CapacityIndex.SKIP_HOST;
             }
             if (st.hasGroup(r.group())) {
                 groupBlocked++;
-                return false;
+                return CapacityIndex.SKIP_HOST;
             }
             if (extra != 0 || !auto || memNeed == 0) {
-                return true;
+                return CapacityIndex.ACCEPT;
             }
             // local pass, an even split over the fewest nodes: k nodes must each have room for one part (cheap, before any fit)
             int k = NumaFitter.minNodes(st.topo, r);
             if (k < 1) {
-                return false;
+                return CapacityIndex.SKIP_HOST;
             }
             long cellMem = ((memNeed >> 12) + k - 1) / k << 12;
-            double cellCpu = r.dedicated() ? (r.vcpus() + k - 1) / k : Math.ceil((double) r.vcpus() / k) / config.cpuOvercommit();
-            return st.nodesFit(k, cellCpu, cellMem);
+            double cellCpu = cellCpus(k) * (isolate ? st.topo.maxThreadsPerCore : 1);
+            if (k > 1) {
+                boolean fits = clean ? st.nodesFitClean(k, cellCpu, cellMem, config.strandMemory()) : st.nodesFit(k, cellCpu, cellMem);
+                return fits ? CapacityIndex.ACCEPT : CapacityIndex.SKIP_HOST;
+            }
+            double fc = st.freeCpus(node, 0);
+            long fm = st.topo.nodeMemory[node] - st.memUsed[node];
+            if (fc + 1e-9 < cellCpu || fm < cellMem) {
+                return CapacityIndex.SKIP_NODE;
+            }
+            if (clean && (fm - cellMem >= config.strandMemory()) != (fc - cellCpu >= 1 - 1e-9)) {
+                return CapacityIndex.SKIP_NODE;
+            }
+            return CapacityIndex.ACCEPT;
+        }
+
+        /** pCPU-equivalents of one part of a k-node even split. */
+        double cellCpus(int k) {
+            return r.dedicated() ? (r.vcpus() + k - 1) / k : Math.ceil((double) r.vcpus() / k) / config.cpuOvercommit();
+        }
+
+        /**
+         * Collects up to limit candidate hosts. The local pass of an auto split first walks the nodes it
+         * would leave clean: exact fits (both resources used up) in pack order, then nodes with a pCPU and
+         * the smallest VM's memory to spare; then every node with room. Other passes walk every node with
+         * room for one part.
+         */
+        int collect(int[] buf, int limit) {
+            boolean pack = config.policy() == Policy.PACK;
+            double cpu = cpuNeed / parts;
+            double mem = memNeed / parts;
+            int n = 0;
+            lock.lock();
+            try {
+                groupBlocked = 0;
+                index.begin();
+                if (extra == 0 && auto && memNeed > 0 && parts == 1) {
+                    clean = true;
+                    double strand = config.strandMemory();
+                    if (pack) {
+                        n = index.collect(cpu, mem, cpu + 1 - 1e-9, mem + strand - 1, true, this::accept, buf, n, limit, rotate);
+                    }
+                    n = index.collect(cpu + 1, mem + strand, Double.MAX_VALUE, Double.MAX_VALUE, pack, this::accept, buf, n, limit, rotate);
+                    clean = false;
+                }
+                return index.collect(cpu, mem, Double.MAX_VALUE, Double.MAX_VALUE, pack, this::accept, buf, n, limit, rotate);
+            } finally {
+                clean = false;
+                lock.unlock();
+            }
         }
 
         Choice choose(int extraNodes) {
@@ -435,14 +500,7 @@ public final class ClusterScheduler {
                 if (buf.length < limit) {
                     buf = new int[limit];
                 }
-                int n;
-                lock.lock();
-                try {
-                    groupBlocked = 0;
-                    n = index.candidates(cpuNeed / parts, (long) (memNeed / parts), config.policy() == Policy.PACK, limit, this::accept, buf, rotate);
-                } finally {
-                    lock.unlock();
-                }
+                int n = collect(buf, limit);
                 for (int i = 0; i < n && feasible < config.candidates(); i++) {
                     if (!seen.add(buf[i])) {
                         continue;

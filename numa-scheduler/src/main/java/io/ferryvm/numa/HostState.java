@@ -45,8 +45,6 @@ public final class HostState {
     private final long version;
     private final double freeCpus;
     private final long freeMemory;
-    final double maxNodeFreeCpus;
-    final long maxNodeFreeMemory;
 
     private HostState(HostTopology topo, double overcommit, byte[] cpuUse, int[] pool, int[] shared, long[] memUsed,
             long[][] hugeUsed, Map<UUID, Placement> placements, Map<String, Integer> groups, long version) {
@@ -62,18 +60,12 @@ public final class HostState {
         this.version = version;
         double fc = 0;
         long fm = 0;
-        double mc = 0;
-        long mm = 0;
         for (int n = 0; n < pool.length; n++) {
             fc += freeCpus(n, 0);
             fm += topo.nodeMemory[n] - memUsed[n];
-            mc = Math.max(mc, freeCpus(n, 0));
-            mm = Math.max(mm, topo.nodeMemory[n] - memUsed[n]);
         }
         this.freeCpus = fc;
         this.freeMemory = fm;
-        this.maxNodeFreeCpus = mc;
-        this.maxNodeFreeMemory = mm;
     }
 
     /** A host with nothing placed; shared vCPUs may over-commit the pool by {@code cpuOvercommit} (Nova's cpu_allocation_ratio). */
@@ -174,6 +166,23 @@ public final class HostState {
         int found = 0;
         for (int n = 0; n < pool.length && found < k; n++) {
             if (freeCpus(n, 0) + 1e-9 >= cpus && topo.nodeMemory[n] - memUsed[n] >= bytes) {
+                found++;
+            }
+        }
+        return found >= k;
+    }
+
+    /**
+     * Like {@link #nodesFit}, but each of the k nodes must also be left clean: after taking (cpus, bytes)
+     * it still has at least one pCPU and {@code strandMemory} free, or it has neither (full in both). A
+     * node left with pCPUs but less memory, or memory but no pCPU, strands what is left.
+     */
+    boolean nodesFitClean(int k, double cpus, long bytes, long strandMemory) {
+        int found = 0;
+        for (int n = 0; n < pool.length && found < k; n++) {
+            double fc = freeCpus(n, 0);
+            long fm = topo.nodeMemory[n] - memUsed[n];
+            if (fc + 1e-9 >= cpus && fm >= bytes && (fm - bytes >= strandMemory) == (fc - cpus >= 1 - 1e-9)) {
                 found++;
             }
         }
