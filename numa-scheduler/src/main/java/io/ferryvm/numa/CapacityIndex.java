@@ -18,7 +18,8 @@ import java.util.Arrays;
  * rectangle by anti-diagonals d = (c - c0) + (m - m0), ascending for pack (tightest first, best fit),
  * descending for spread (worst fit), at most 4096 cell visits whatever the host count. Each cell keeps its
  * entries (one per host node) in an array with O(1) swap-remove. A walk reports each host at most once
- * (epoch stamps), and a filter may skip one node or its whole host.
+ * (epoch stamps), and a filter may skip one node or its whole host; it is told how many of the host's
+ * nodes it counted so far, so a host that needs k nodes with room is accepted when the k-th is met.
  */
 final class CapacityIndex {
     static final int BUCKETS = 64;
@@ -26,10 +27,12 @@ final class CapacityIndex {
     static final int ACCEPT = 0;
     static final int SKIP_NODE = 1;
     static final int SKIP_HOST = 2;
+    /** The node counts towards its host (one more node with room), but the host is not accepted yet. */
+    static final int COUNT = 3;
 
-    /** Decides, per node entry met in a walk, whether its host is a candidate. */
+    /** Decides, per node entry met in a walk, whether its host is a candidate; {@code met} counts the host's nodes it answered COUNT for in this walk. */
     interface NodeFilter {
-        int test(int slot, int node);
+        int test(int slot, int node, int met);
     }
 
     private double cpuMax;
@@ -46,6 +49,8 @@ final class CapacityIndex {
     // walk stamps per slot: reported in this collection, skipped in this region
     private int[] reported = new int[0];
     private int[] skipped = new int[0];
+    private int[] metIn = new int[0];
+    private int[] met = new int[0];
     private int collection;
     private int region;
 
@@ -110,6 +115,8 @@ final class CapacityIndex {
             nodes = Arrays.copyOf(nodes, n);
             reported = Arrays.copyOf(reported, n);
             skipped = Arrays.copyOf(skipped, n);
+            metIn = Arrays.copyOf(metIn, n);
+            met = Arrays.copyOf(met, n);
             Arrays.fill(base, old, n, -1);
         }
         if (base[slot] >= 0) {
@@ -161,11 +168,12 @@ final class CapacityIndex {
     /**
      * Walks the cells [b(cpuFrom), b(cpuTo)] x [b(memFrom), b(memTo)] in pack or spread order and appends
      * to out, from index n, hosts not yet reported in this collection whose node the filter accepts, until
-     * limit; returns the new count. {@code rotate} shifts the start inside each cell, so placers retrying
-     * after a lost race do not all herd onto the same host.
+     * limit, or until the filter has been asked about {@code visits} entries; returns the new count.
+     * {@code rotate} shifts the start inside each cell, so placers retrying after a lost race do not all
+     * herd onto the same host.
      */
     int collect(double cpuFrom, double memFrom, double cpuTo, double memTo, boolean pack, NodeFilter filter, int[] out, int n, int limit,
-            int rotate) {
+            int rotate, int visits) {
         if (cpuMax == 0 || n >= limit) {
             return n; // no host registered yet, or full
         }
@@ -194,7 +202,14 @@ final class CapacityIndex {
                     if (reported[slot] == collection || skipped[slot] == region) {
                         continue;
                     }
-                    int verdict = filter.test(slot, e - base[slot]);
+                    if (metIn[slot] != region) {
+                        metIn[slot] = region;
+                        met[slot] = 0;
+                    }
+                    if (visits-- == 0) {
+                        return n;
+                    }
+                    int verdict = filter.test(slot, e - base[slot], met[slot]);
                     if (verdict == ACCEPT) {
                         reported[slot] = collection;
                         out[n++] = slot;
@@ -203,6 +218,8 @@ final class CapacityIndex {
                         }
                     } else if (verdict == SKIP_HOST) {
                         skipped[slot] = region;
+                    } else if (verdict == COUNT) {
+                        met[slot]++;
                     }
                 }
             }

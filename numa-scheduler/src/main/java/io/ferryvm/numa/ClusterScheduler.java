@@ -39,6 +39,14 @@ public final class ClusterScheduler {
     public enum Policy { PACK, SPREAD }
 
     /**
+     * Node entries the exact-fit walk may look at: it bounds the work of a placement when the walked
+     * cells fill with nodes just past an exact fit (nodes with 3 GiB and a pCPU or two free, which
+     * packing leaves behind by the thousand near full and which no small VM leaves clean).
+     */
+    static final int EXACT_VISITS = 1024;
+
+
+    /**
      * Scheduler settings: policy, shared-CPU overcommit ratio applied on every host, how many feasible
      * hosts to compare per placement, and how many lost races a placement may retry.
      */
@@ -387,6 +395,9 @@ public final class ClusterScheduler {
         final boolean isolate;
         int extra;
         boolean clean;
+        final HostTopology[] shapes = new HostTopology[8];
+        final int[] shapeNodes = new int[8];
+        int shapeCount;
         double parts;
         Rejection closest;
         int closestRank = -1;
@@ -404,11 +415,11 @@ public final class ClusterScheduler {
         }
 
         /**
-         * The candidate filter, per node entry of the index. A one-node request (the local pass of an auto
-         * split) is checked on that very node, and in the clean region must also leave it clean (see
-         * {@link HostState#nodesFitClean}); larger splits are checked host-wide.
+         * The candidate filter, per node entry of the index. In the local pass of an auto split each node is
+         * checked for one part of the split, and in the clean regions must also be left clean (see
+         * {@link HostState#leavesClean}); a host is accepted once it has as many such nodes as parts.
          */
-        int accept(int id, int node) {
+        int accept(int id, int node, int met) {
             Slot s = slots[id];
             if (s == excluded || !s.enabled) {
                 return CapacityIndex.SKIP_HOST;
@@ -425,25 +436,43 @@ public final class ClusterScheduler {
                 return CapacityIndex.ACCEPT;
             }
             // local pass, an even split over the fewest nodes: k nodes must each have room for one part (cheap, before any fit)
-            int k = NumaFitter.minNodes(st.topo, r);
+            int k = minNodes(st.topo);
             if (k < 1) {
                 return CapacityIndex.SKIP_HOST;
             }
             long cellMem = ((memNeed >> 12) + k - 1) / k << 12;
             double cellCpu = cellCpus(k) * (isolate ? st.topo.maxThreadsPerCore : 1);
-            if (k > 1) {
-                boolean fits = clean ? st.nodesFitClean(k, cellCpu, cellMem, config.strandMemory()) : st.nodesFit(k, cellCpu, cellMem);
-                return fits ? CapacityIndex.ACCEPT : CapacityIndex.SKIP_HOST;
-            }
+            // this node must have room for one part (and, in the clean regions, be left clean); a k-node split is
+            // accepted when the k-th such node of its host is met: the walked cells hold every node with room
             double fc = st.freeCpus(node, 0);
             long fm = st.topo.nodeMemory[node] - st.memUsed[node];
-            if (fc + 1e-9 < cellCpu || fm < cellMem) {
+            if (fc + 1e-9 < cellCpu || fm < cellMem || clean && !HostState.leavesClean(fc, fm, cellCpu, cellMem, config.strandMemory())) {
                 return CapacityIndex.SKIP_NODE;
             }
-            if (clean && (fm - cellMem >= config.strandMemory()) != (fc - cellCpu >= 1 - 1e-9)) {
-                return CapacityIndex.SKIP_NODE;
+            if (met + 1 < k) {
+                return CapacityIndex.COUNT;
             }
             return CapacityIndex.ACCEPT;
+        }
+
+        /**
+         * {@link NumaFitter#minNodes} for this request, remembered per host shape (nodes, threads per core,
+         * largest node): a walk meets thousands of hosts of a few shapes. Huge-page requests never get here.
+         */
+        int minNodes(HostTopology t) {
+            for (int i = 0; i < shapeCount; i++) {
+                HostTopology u = shapes[i];
+                if (u == t || u.nodeCount() == t.nodeCount() && u.maxThreadsPerCore == t.maxThreadsPerCore
+                        && u.maxNodeGuestCpus == t.maxNodeGuestCpus && u.maxNodeMemory == t.maxNodeMemory) {
+                    return shapeNodes[i];
+                }
+            }
+            int k = NumaFitter.minNodes(t, r);
+            if (shapeCount < shapes.length) {
+                shapes[shapeCount] = t;
+                shapeNodes[shapeCount++] = k;
+            }
+            return k;
         }
 
         /** pCPU-equivalents of one part of a k-node even split. */
@@ -453,9 +482,12 @@ public final class ClusterScheduler {
 
         /**
          * Collects up to limit candidate hosts. The local pass of an auto split first walks the nodes it
-         * would leave clean: exact fits (both resources used up) in pack order, then nodes with a pCPU and
-         * the smallest VM's memory to spare; then every node with room. Other passes walk every node with
-         * room for one part.
+         * would leave clean ({@link HostState#leavesClean}): for pack, the exact fits (up to half a pCPU and
+         * less than two smallest VMs' memory over the request: a bound at one pCPU would take in, bucket
+         * edges being fractional, the nodes with a pCPU to spare), then nodes that keep a pCPU and the
+         * smallest VM's memory; then
+         * every node with room, so a VM that fits only by stranding still goes somewhere. Other passes walk
+         * every node with room for one part.
          */
         int collect(int[] buf, int limit) {
             boolean pack = config.policy() == Policy.PACK;
@@ -470,12 +502,12 @@ public final class ClusterScheduler {
                     clean = true;
                     double strand = config.strandMemory();
                     if (pack) {
-                        n = index.collect(cpu, mem, cpu + 1 - 1e-9, mem + strand - 1, true, this::accept, buf, n, limit, rotate);
+                        n = index.collect(cpu, mem, cpu + 0.5, mem + 2 * strand - 1, true, this::accept, buf, n, limit, rotate, EXACT_VISITS);
                     }
-                    n = index.collect(cpu + 1, mem + strand, Double.MAX_VALUE, Double.MAX_VALUE, pack, this::accept, buf, n, limit, rotate);
+                    n = index.collect(cpu + 1, mem + strand, Double.MAX_VALUE, Double.MAX_VALUE, pack, this::accept, buf, n, limit, rotate, Integer.MAX_VALUE);
                     clean = false;
                 }
-                return index.collect(cpu, mem, Double.MAX_VALUE, Double.MAX_VALUE, pack, this::accept, buf, n, limit, rotate);
+                return index.collect(cpu, mem, Double.MAX_VALUE, Double.MAX_VALUE, pack, this::accept, buf, n, limit, rotate, Integer.MAX_VALUE);
             } finally {
                 clean = false;
                 lock.unlock();
@@ -491,7 +523,7 @@ public final class ClusterScheduler {
                 parts = 64; // a fixed guest layout may have uneven parts: walk from (almost) empty nodes up
             }
             Slot[] all = slots;
-            int limit = 64;
+            int limit = Math.max(8, 2 * config.candidates()); // node-level filtering: most candidates fit
             int[] buf = new int[limit];
             Set<Integer> seen = new HashSet<>();
             Choice best = null;

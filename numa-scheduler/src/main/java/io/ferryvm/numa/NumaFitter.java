@@ -58,7 +58,8 @@ public final class NumaFitter {
     /**
      * Extra packing cost of stranding on one node: what the placement newly strands there in
      * {@link Fragmentation}'s terms (free pCPUs once free memory is below {@code strandMemory}, free memory
-     * once less than one pCPU is free), as a fraction of the node, plus a step for creating any. Weighted
+     * once less than one pCPU is free, if at least {@code strandMemory}: a smaller remainder is the odd
+     * end a node's size leaves), as a fraction of the node, plus a step for creating any. Weighted
      * far above the fullness and balance terms (a host is preferred over another that would strand) and
      * far below an extra NUMA node (stranding never splits a VM).
      */

@@ -11,7 +11,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class CapacityIndexTest {
-    private static final CapacityIndex.NodeFilter ALL = (slot, node) -> CapacityIndex.ACCEPT;
+    private static final CapacityIndex.NodeFilter ALL = (slot, node, met) -> CapacityIndex.ACCEPT;
 
     private static CapacityIndex index(HostState... hosts) {
         CapacityIndex ix = new CapacityIndex();
@@ -27,7 +27,7 @@ class CapacityIndexTest {
     private static int[] walk(CapacityIndex ix, double cpu, double mem, boolean pack, CapacityIndex.NodeFilter f) {
         int[] out = new int[16];
         ix.begin();
-        int n = ix.collect(cpu, mem, Double.MAX_VALUE, Double.MAX_VALUE, pack, f, out, 0, out.length, 0);
+        int n = ix.collect(cpu, mem, Double.MAX_VALUE, Double.MAX_VALUE, pack, f, out, 0, out.length, 0, Integer.MAX_VALUE);
         return Arrays.copyOf(out, n);
     }
 
@@ -58,13 +58,21 @@ class CapacityIndexTest {
         HostState a = HostState.empty(HostTopology.declared("a", 2, 4, 1, 8 * GIB), 1.0);
         HostState b = HostState.empty(HostTopology.declared("b", 2, 4, 1, 8 * GIB), 1.0);
         CapacityIndex ix = index(a, b);
-        assertArrayEquals(new int[] {0}, walk(ix, 1, GIB, true, (slot, node) -> slot == 1 ? CapacityIndex.SKIP_HOST : CapacityIndex.ACCEPT));
-        int[] second = walk(ix, 1, GIB, true, (slot, node) -> node == 1 ? CapacityIndex.ACCEPT : CapacityIndex.SKIP_NODE);
+        assertArrayEquals(new int[] {0}, walk(ix, 1, GIB, true, (slot, node, met) -> slot == 1 ? CapacityIndex.SKIP_HOST : CapacityIndex.ACCEPT));
+        int[] second = walk(ix, 1, GIB, true, (slot, node, met) -> node == 1 ? CapacityIndex.ACCEPT : CapacityIndex.SKIP_NODE);
         Arrays.sort(second);
         assertArrayEquals(new int[] {0, 1}, second, "skipping node 0 leaves node 1 to report each host");
         ix.remove(0);
         assertArrayEquals(new int[] {1}, walk(ix, 1, GIB, true, ALL));
         ix.update(0, a);
         assertEquals(2, walk(ix, 1, GIB, true, ALL).length);
+        ix.begin();
+        assertEquals(1, ix.collect(1, GIB, Double.MAX_VALUE, Double.MAX_VALUE, true, (slot, node, met) -> CapacityIndex.SKIP_NODE, new int[4], 1, 4, 0, 3),
+                "three visits, none accepted");
+        int[] twice = walk(ix, 1, GIB, true, (slot, node, met) -> met == 1 ? CapacityIndex.ACCEPT : CapacityIndex.COUNT);
+        Arrays.sort(twice);
+        assertArrayEquals(new int[] {0, 1}, twice, "each host accepted when its second node is met");
+        assertEquals(0, walk(ix, 1, GIB, true, (slot, node, met) -> met == 2 ? CapacityIndex.ACCEPT : CapacityIndex.COUNT).length,
+                "no host has a third node");
     }
 }

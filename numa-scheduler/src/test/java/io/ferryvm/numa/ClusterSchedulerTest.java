@@ -116,4 +116,14 @@ class ClusterSchedulerTest {
         only.addHost(HostTopology.declared("tight", 1, 2, 1, 3 * GIB));
         assertEquals("tight", placed(only.place(shared(1, 2 * GIB))).host());
     }
+
+    @Test
+    void aNodeIsLeftCleanWithAPcpuAndTheSmallestVmsMemoryOrWithNeither() {
+        long vm = 2 * GIB;
+        assertTrue(HostState.leavesClean(3, 4 * GIB, 1, 2 * GIB, vm), "2 pCPUs and 2 GiB left");
+        assertFalse(HostState.leavesClean(3, 3 * GIB, 1, 2 * GIB, vm), "2 pCPUs left with 1 GiB: stranded pCPUs");
+        assertTrue(HostState.leavesClean(1, 3 * GIB, 1, 2 * GIB, vm), "exhausted, 1 GiB left");
+        assertTrue(HostState.leavesClean(1, 5 * GIB, 1, 2 * GIB, vm), "exhausted, 3 GiB (less than two smallest VMs) left");
+        assertFalse(HostState.leavesClean(1, 6 * GIB, 1, 2 * GIB, vm), "no pCPU left for 4 GiB: stranded memory");
+    }
 }
