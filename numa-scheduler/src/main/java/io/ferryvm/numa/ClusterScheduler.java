@@ -33,7 +33,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * index order (Borg's "relaxed randomisation": enough feasible hosts, not all of them). VMs the
  * scheduler may split over host nodes (guest nodes 0) are first fitted on as few nodes as their size
  * needs on every candidate host, and only if no host can do that, on more; likewise PREFERRED memory
- * spills to a remote node only when no host has it all local.
+ * spills to a remote node only when no host has it all local. Stranding: a VM that fits one node is
+ * offered first the nodes it would leave clean ({@link HostState#leavesClean}: a pCPU and the smallest
+ * VM's memory to spare, or exhausted), tightest first for pack, and other nodes only when none is; the
+ * fitter's cost then charges newly stranded capacity. A cost alone only ranks the candidates, and the
+ * tightest candidates of a packing walk are, near full, nodes that one more small VM strands.
  */
 public final class ClusterScheduler {
     public enum Policy { PACK, SPREAD }
@@ -45,10 +49,10 @@ public final class ClusterScheduler {
      */
     static final int EXACT_VISITS = 1024;
 
-
     /**
      * Scheduler settings: policy, shared-CPU overcommit ratio applied on every host, how many feasible
-     * hosts to compare per placement, and how many lost races a placement may retry.
+     * hosts to compare per placement, how many lost races a placement may retry, and the smallest VM's
+     * memory (below it a node's free pCPUs are stranded; placements avoid leaving nodes so).
      */
     public record Config(Policy policy, double cpuOvercommit, int candidates, int maxAttempts, long strandMemory) {
         public Config {
