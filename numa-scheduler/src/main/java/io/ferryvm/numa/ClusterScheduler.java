@@ -33,21 +33,41 @@ import java.util.concurrent.locks.ReentrantLock;
  * index order (Borg's "relaxed randomisation": enough feasible hosts, not all of them). VMs the
  * scheduler may split over host nodes (guest nodes 0) are first fitted on as few nodes as their size
  * needs on every candidate host, and only if no host can do that, on more; likewise PREFERRED memory
- * spills to a remote node only when no host has it all local.
+ * spills to a remote node only when no host has it all local. Stranding: a VM that fits one node is
+ * offered first the nodes it would leave clean ({@link HostState#leavesClean}: a pCPU and the smallest
+ * VM's memory to spare, or exhausted), tightest first for pack, and other nodes only when none is; the
+ * fitter's cost then charges newly stranded capacity. A cost alone only ranks the candidates, and the
+ * tightest candidates of a packing walk are, near full, nodes that one more small VM strands.
  */
 public final class ClusterScheduler {
     public enum Policy { PACK, SPREAD }
 
     /**
-     * Scheduler settings: policy, shared-CPU overcommit ratio applied on every host, how many feasible
-     * hosts to compare per placement, and how many lost races a placement may retry.
+     * Node entries the exact-fit walk may look at: it bounds the work of a placement when the walked
+     * cells fill with nodes just past an exact fit (nodes with 3 GiB and a pCPU or two free, which
+     * packing leaves behind by the thousand near full and which no small VM leaves clean).
      */
-    public record Config(Policy policy, double cpuOvercommit, int candidates, int maxAttempts) {
+    static final int EXACT_VISITS = 1024;
+
+    /**
+     * Scheduler settings: policy, shared-CPU overcommit ratio applied on every host, how many feasible
+     * hosts to compare per placement, how many lost races a placement may retry, and the smallest VM's
+     * memory (below it a node's free pCPUs are stranded; placements avoid leaving nodes so).
+     */
+    public record Config(Policy policy, double cpuOvercommit, int candidates, int maxAttempts, long strandMemory) {
         public Config {
             Objects.requireNonNull(policy, "policy");
             if (candidates < 1 || maxAttempts < 1) {
                 throw new NumaException(NumaException.Kind.INVALID, "candidates and maxAttempts must be >= 1");
             }
+            if (strandMemory < 0) {
+                throw new NumaException(NumaException.Kind.INVALID, "strandMemory must be >= 0");
+            }
+        }
+
+        /** Settings with the fitter's default smallest VM (2 GiB) as the stranding threshold. */
+        public Config(Policy policy, double cpuOvercommit, int candidates, int maxAttempts) {
+            this(policy, cpuOvercommit, candidates, maxAttempts, NumaFitter.DEFAULT_STRAND_MEMORY);
         }
 
         public static Config of(Policy policy) {
@@ -72,7 +92,7 @@ public final class ClusterScheduler {
     }
 
     private final Config config;
-    private final NumaFitter fitter = new NumaFitter();
+    private final NumaFitter fitter;
     private final ReentrantLock lock = new ReentrantLock();
     private final CapacityIndex index = new CapacityIndex();
     private volatile Slot[] slots = new Slot[0];
@@ -88,6 +108,7 @@ public final class ClusterScheduler {
 
     public ClusterScheduler(Config config) {
         this.config = Objects.requireNonNull(config, "config");
+        this.fitter = new NumaFitter(config.strandMemory());
     }
 
     /** A scheduler over existing host states (a planner's private copy of the cluster). */
@@ -361,7 +382,7 @@ public final class ClusterScheduler {
 
     private void reindex(Slot s, HostState st) {
         if (s.enabled) {
-            index.update(s.id, st.maxNodeFreeCpus, st.maxNodeFreeMemory);
+            index.update(s.id, st);
         }
     }
 
@@ -375,7 +396,12 @@ public final class ClusterScheduler {
         final double cpuNeed;
         final long memNeed;
         final boolean auto;
+        final boolean isolate;
         int extra;
+        boolean clean;
+        final HostTopology[] shapes = new HostTopology[8];
+        final int[] shapeNodes = new int[8];
+        int shapeCount;
         double parts;
         Rejection closest;
         int closestRank = -1;
@@ -389,32 +415,107 @@ public final class ClusterScheduler {
             this.cpuNeed = r.dedicated() ? r.vcpus() : r.vcpus() / config.cpuOvercommit();
             this.memNeed = r.numa().pageSizeKiB() == 4 ? r.memoryBytes() : 0;
             this.auto = r.numa().guestNodes() == 0 && r.numa().nodes().isEmpty();
+            this.isolate = r.dedicated() && r.numa().threads() == NumaSpec.ThreadPolicy.ISOLATE;
         }
 
-        boolean accept(int id) {
+        /**
+         * The candidate filter, per node entry of the index. In the local pass of an auto split each node is
+         * checked for one part of the split, and in the clean regions must also be left clean (see
+         * {@link HostState#leavesClean}); a host is accepted once it has as many such nodes as parts.
+         */
+        int accept(int id, int node, int met) {
             Slot s = slots[id];
             if (s == excluded || !s.enabled) {
-                return false;
+                return CapacityIndex.SKIP_HOST;
             }
             HostState st = s.state.get();
             if (st.freeCpus() + 1e-9 < cpuNeed || st.freeMemory() < memNeed) {
-                return false;
+                return CapacityIndex.SKIP_HOST;
             }
             if (st.hasGroup(r.group())) {
                 groupBlocked++;
-                return false;
+                return CapacityIndex.SKIP_HOST;
             }
             if (extra != 0 || !auto || memNeed == 0) {
-                return true;
+                return CapacityIndex.ACCEPT;
             }
             // local pass, an even split over the fewest nodes: k nodes must each have room for one part (cheap, before any fit)
-            int k = NumaFitter.minNodes(st.topo, r);
+            int k = minNodes(st.topo);
             if (k < 1) {
-                return false;
+                return CapacityIndex.SKIP_HOST;
             }
             long cellMem = ((memNeed >> 12) + k - 1) / k << 12;
-            double cellCpu = r.dedicated() ? (r.vcpus() + k - 1) / k : Math.ceil((double) r.vcpus() / k) / config.cpuOvercommit();
-            return st.nodesFit(k, cellCpu, cellMem);
+            double cellCpu = cellCpus(k) * (isolate ? st.topo.maxThreadsPerCore : 1);
+            // this node must have room for one part (and, in the clean regions, be left clean); a k-node split is
+            // accepted when the k-th such node of its host is met: the walked cells hold every node with room
+            double fc = st.freeCpus(node, 0);
+            long fm = st.topo.nodeMemory[node] - st.memUsed[node];
+            if (fc + 1e-9 < cellCpu || fm < cellMem || clean && !HostState.leavesClean(fc, fm, cellCpu, cellMem, config.strandMemory())) {
+                return CapacityIndex.SKIP_NODE;
+            }
+            if (met + 1 < k) {
+                return CapacityIndex.COUNT;
+            }
+            return CapacityIndex.ACCEPT;
+        }
+
+        /**
+         * {@link NumaFitter#minNodes} for this request, remembered per host shape (nodes, threads per core,
+         * largest node): a walk meets thousands of hosts of a few shapes. Huge-page requests never get here.
+         */
+        int minNodes(HostTopology t) {
+            for (int i = 0; i < shapeCount; i++) {
+                HostTopology u = shapes[i];
+                if (u == t || u.nodeCount() == t.nodeCount() && u.maxThreadsPerCore == t.maxThreadsPerCore
+                        && u.maxNodeGuestCpus == t.maxNodeGuestCpus && u.maxNodeMemory == t.maxNodeMemory) {
+                    return shapeNodes[i];
+                }
+            }
+            int k = NumaFitter.minNodes(t, r);
+            if (shapeCount < shapes.length) {
+                shapes[shapeCount] = t;
+                shapeNodes[shapeCount++] = k;
+            }
+            return k;
+        }
+
+        /** pCPU-equivalents of one part of a k-node even split. */
+        double cellCpus(int k) {
+            return r.dedicated() ? (r.vcpus() + k - 1) / k : Math.ceil((double) r.vcpus() / k) / config.cpuOvercommit();
+        }
+
+        /**
+         * Collects up to limit candidate hosts. The local pass of an auto split first walks the nodes it
+         * would leave clean ({@link HostState#leavesClean}): for pack, the exact fits (up to half a pCPU and
+         * less than two smallest VMs' memory over the request: a bound at one pCPU would take in, bucket
+         * edges being fractional, the nodes with a pCPU to spare), then nodes that keep a pCPU and the
+         * smallest VM's memory; then
+         * every node with room, so a VM that fits only by stranding still goes somewhere. Other passes walk
+         * every node with room for one part.
+         */
+        int collect(int[] buf, int limit) {
+            boolean pack = config.policy() == Policy.PACK;
+            double cpu = cpuNeed / parts;
+            double mem = memNeed / parts;
+            int n = 0;
+            lock.lock();
+            try {
+                groupBlocked = 0;
+                index.begin();
+                if (extra == 0 && auto && memNeed > 0 && parts == 1) {
+                    clean = true;
+                    double strand = config.strandMemory();
+                    if (pack) {
+                        n = index.collect(cpu, mem, cpu + 0.5, mem + 2 * strand - 1, true, this::accept, buf, n, limit, rotate, EXACT_VISITS);
+                    }
+                    n = index.collect(cpu + 1, mem + strand, Double.MAX_VALUE, Double.MAX_VALUE, pack, this::accept, buf, n, limit, rotate, Integer.MAX_VALUE);
+                    clean = false;
+                }
+                return index.collect(cpu, mem, Double.MAX_VALUE, Double.MAX_VALUE, pack, this::accept, buf, n, limit, rotate, Integer.MAX_VALUE);
+            } finally {
+                clean = false;
+                lock.unlock();
+            }
         }
 
         Choice choose(int extraNodes) {
@@ -426,7 +527,7 @@ public final class ClusterScheduler {
                 parts = 64; // a fixed guest layout may have uneven parts: walk from (almost) empty nodes up
             }
             Slot[] all = slots;
-            int limit = 64;
+            int limit = Math.max(8, 2 * config.candidates()); // node-level filtering: most candidates fit
             int[] buf = new int[limit];
             Set<Integer> seen = new HashSet<>();
             Choice best = null;
@@ -435,14 +536,7 @@ public final class ClusterScheduler {
                 if (buf.length < limit) {
                     buf = new int[limit];
                 }
-                int n;
-                lock.lock();
-                try {
-                    groupBlocked = 0;
-                    n = index.candidates(cpuNeed / parts, (long) (memNeed / parts), config.policy() == Policy.PACK, limit, this::accept, buf, rotate);
-                } finally {
-                    lock.unlock();
-                }
+                int n = collect(buf, limit);
                 for (int i = 0; i < n && feasible < config.candidates(); i++) {
                     if (!seen.add(buf[i])) {
                         continue;

@@ -45,8 +45,6 @@ public final class HostState {
     private final long version;
     private final double freeCpus;
     private final long freeMemory;
-    final double maxNodeFreeCpus;
-    final long maxNodeFreeMemory;
 
     private HostState(HostTopology topo, double overcommit, byte[] cpuUse, int[] pool, int[] shared, long[] memUsed,
             long[][] hugeUsed, Map<UUID, Placement> placements, Map<String, Integer> groups, long version) {
@@ -62,18 +60,12 @@ public final class HostState {
         this.version = version;
         double fc = 0;
         long fm = 0;
-        double mc = 0;
-        long mm = 0;
         for (int n = 0; n < pool.length; n++) {
             fc += freeCpus(n, 0);
             fm += topo.nodeMemory[n] - memUsed[n];
-            mc = Math.max(mc, freeCpus(n, 0));
-            mm = Math.max(mm, topo.nodeMemory[n] - memUsed[n]);
         }
         this.freeCpus = fc;
         this.freeMemory = fm;
-        this.maxNodeFreeCpus = mc;
-        this.maxNodeFreeMemory = mm;
     }
 
     /** A host with nothing placed; shared vCPUs may over-commit the pool by {@code cpuOvercommit} (Nova's cpu_allocation_ratio). */
@@ -178,6 +170,19 @@ public final class HostState {
             }
         }
         return found >= k;
+    }
+
+    /**
+     * True if a node with (freeCpus, freeMemory) that gives (cpus, bytes) to a VM is left clean: it
+     * keeps at least one pCPU and the smallest VM's memory ({@code strandMemory}), or it is exhausted,
+     * with less than one pCPU and less than two smallest VMs' memory. Anything else strands what is left:
+     * pCPUs no VM has the memory for, or memory no VM has a pCPU for. The tolerance when exhausted is
+     * there because node sizes rarely divide by VM sizes (in the benchmark every node has an odd number
+     * of GiB and every VM an even one), so a node often cannot be filled to the last byte.
+     */
+    static boolean leavesClean(double freeCpus, long freeMemory, double cpus, long bytes, long strandMemory) {
+        long memLeft = freeMemory - bytes;
+        return freeCpus - cpus >= 1 - 1e-9 ? memLeft >= strandMemory : memLeft < 2 * strandMemory;
     }
 
     double freeCpus(int n, int extraShared) {

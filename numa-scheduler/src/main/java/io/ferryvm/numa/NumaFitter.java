@@ -34,6 +34,51 @@ public final class NumaFitter {
     private static final double NODE_WEIGHT = 1000;
     /** Weight of |free CPU share - free memory share| against fullness: 4 measured best in the fill benchmark (1, 4 tried). */
     static final double IMBALANCE = 4;
+    static final long DEFAULT_STRAND_MEMORY = 2L << 30;
+    /** Cost of newly stranding pCPUs or memory on a node (see {@link #strandCost}); the pair cost is divided by 2k+1 <= 17 in the placement cost. */
+    static final double STRAND_STEP = 60;
+    static final double STRAND_WEIGHT = 60;
+
+    /** Below this much free small-page memory a node's free pCPUs count as stranded (the smallest VM expected). */
+    final long strandMemory;
+
+    /** A fitter that treats 2 GiB as the smallest VM (the benchmark's mix and common cloud flavours). */
+    public NumaFitter() {
+        this(DEFAULT_STRAND_MEMORY);
+    }
+
+    /** A fitter that avoids leaving nodes with free pCPUs but less than {@code strandMemory} free memory. */
+    public NumaFitter(long strandMemory) {
+        if (strandMemory < 0) {
+            throw new NumaException(NumaException.Kind.INVALID, "strand memory " + strandMemory + " < 0");
+        }
+        this.strandMemory = strandMemory;
+    }
+
+    /**
+     * Extra packing cost of stranding on one node: what the placement newly strands there in
+     * {@link Fragmentation}'s terms (free pCPUs once free memory is below {@code strandMemory}, free memory
+     * once less than one pCPU is free, if at least {@code strandMemory}: a smaller remainder is the odd
+     * end a node's size leaves), as a fraction of the node, plus a step for creating any. Weighted
+     * far above the fullness and balance terms (a host is preferred over another that would strand) and
+     * far below an extra NUMA node (stranding never splits a VM).
+     */
+    double strandCost(double cpusBefore, long memBefore, double cpusAfter, long memAfter, int nodeCpus, long nodeMemory) {
+        double cpus = stranded(cpusAfter, memAfter) - stranded(cpusBefore, memBefore);
+        double mem = (cpusAfter < 1 - 1e-9 ? memAfter : 0) - (cpusBefore < 1 - 1e-9 ? memBefore : 0);
+        double cost = 0;
+        if (cpus > 1e-9) {
+            cost += STRAND_STEP + STRAND_WEIGHT * cpus / Math.max(1, nodeCpus);
+        }
+        if (mem > 0 && memAfter >= strandMemory) {
+            cost += STRAND_STEP + STRAND_WEIGHT * mem / Math.max(1, nodeMemory);
+        }
+        return cost;
+    }
+
+    private double stranded(double cpus, long mem) {
+        return mem < strandMemory ? Math.max(0, cpus) : 0;
+    }
 
     /** The best placement with the fewest host nodes this host allows. */
     public Fit fit(HostState state, VmRequest request) {
@@ -99,7 +144,7 @@ public final class NumaFitter {
         }
     }
 
-    private static final class Search {
+    private final class Search {
         final HostState s;
         final HostTopology t;
         final VmRequest r;
@@ -359,10 +404,14 @@ public final class NumaFitter {
                 taken = 0;
             }
             int guestCpus = Math.max(1, t.nodeGuestCpus[n]);
-            double fc = Math.max(0, pool - taken - (s.shared[n] + (r.dedicated() ? 0 : v)) / s.overcommit) / guestCpus;
+            double cpusAfter = pool - taken - (s.shared[n] + (r.dedicated() ? 0 : v)) / s.overcommit;
+            double fc = Math.max(0, cpusAfter) / guestCpus;
             double fm = capMem == 0 ? 0 : (double) Math.max(0, freeMem - c.memory) / capMem;
             double overflow = capMem == 0 ? 1 : (double) Math.max(0, c.memory - freeMem) / capMem;
-            fit.cost = 0.5 * (fc + fm) + IMBALANCE * Math.abs(fc - fm) + 2 * overflow;
+            long smallFree = t.nodeMemory[n] - s.memUsed[n];
+            long smallAfter = page >= 0 ? smallFree : Math.max(0, smallFree - c.memory);
+            fit.cost = 0.5 * (fc + fm) + IMBALANCE * Math.abs(fc - fm) + 2 * overflow
+                    + strandCost(s.freeCpus(n, 0), smallFree, cpusAfter, smallAfter, guestCpus, t.nodeMemory[n]);
             return fit;
         }
 

@@ -101,4 +101,29 @@ class ClusterSchedulerTest {
         assertFalse(s.release(p.vm()));
         assertEquals(8.0 - 3, s.state(other).freeCpus(), 1e-9);
     }
+    @Test
+    void packLeavesNoNodeWithFreePcpusButLessMemoryThanTheSmallestVm() {
+        ClusterScheduler s = new ClusterScheduler(new ClusterScheduler.Config(ClusterScheduler.Policy.PACK, 1.0, 4, 16, 2 * GIB));
+        s.addHost(HostTopology.declared("tight", 1, 2, 1, 3 * GIB));
+        s.addHost(HostTopology.declared("roomy", 1, 8, 1, 32 * GIB));
+        // tight is fuller, but would keep 1 pCPU with 1 GiB free: stranded
+        assertEquals("roomy", placed(s.place(shared(1, 2 * GIB))).host());
+        // an exact fit uses up both resources of a node and strands nothing: packing takes it
+        s.addHost(HostTopology.declared("exact", 1, 1, 1, 2 * GIB));
+        assertEquals("exact", placed(s.place(shared(1, 2 * GIB))).host());
+        // with nothing clean left, a VM still goes where it fits
+        ClusterScheduler only = new ClusterScheduler(new ClusterScheduler.Config(ClusterScheduler.Policy.PACK, 1.0, 4, 16, 2 * GIB));
+        only.addHost(HostTopology.declared("tight", 1, 2, 1, 3 * GIB));
+        assertEquals("tight", placed(only.place(shared(1, 2 * GIB))).host());
+    }
+
+    @Test
+    void aNodeIsLeftCleanWithAPcpuAndTheSmallestVmsMemoryOrWithNeither() {
+        long vm = 2 * GIB;
+        assertTrue(HostState.leavesClean(3, 4 * GIB, 1, 2 * GIB, vm), "2 pCPUs and 2 GiB left");
+        assertFalse(HostState.leavesClean(3, 3 * GIB, 1, 2 * GIB, vm), "2 pCPUs left with 1 GiB: stranded pCPUs");
+        assertTrue(HostState.leavesClean(1, 3 * GIB, 1, 2 * GIB, vm), "exhausted, 1 GiB left");
+        assertTrue(HostState.leavesClean(1, 5 * GIB, 1, 2 * GIB, vm), "exhausted, 3 GiB (less than two smallest VMs) left");
+        assertFalse(HostState.leavesClean(1, 6 * GIB, 1, 2 * GIB, vm), "no pCPU left for 4 GiB: stranded memory");
+    }
 }

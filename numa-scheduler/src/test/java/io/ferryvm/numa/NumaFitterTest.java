@@ -251,4 +251,21 @@ class NumaFitterTest {
         assertEquals(2, NumaFitter.minNodes(t, dedicated(8, GIB, ThreadPolicy.ISOLATE)));
         assertEquals(-1, NumaFitter.minNodes(t, shared(8, 40 * GIB)));
     }
+    @Test
+    void theNodeChosenStrandsNoPcpus() {
+        HostState s = HostState.empty(TestHosts.host(2, 4, 1, 8 * GIB), 1.0);
+        Placement a = placed(fitter.fit(s, dedicated(2, 5 * GIB, ThreadPolicy.PREFER)));
+        s = s.with(a);
+        Placement b = placed(fitter.fit(s, dedicated(1, 4 * GIB, ThreadPolicy.PREFER)));
+        s = s.with(b);
+        int x = a.cells().get(0).hostNode();
+        int y = b.cells().get(0).hostNode();
+        assertTrue(x != y, "4 GiB do not fit next to 5 GiB on an 8 GiB node");
+        // x: 2 pCPUs, 3 GiB free (fuller); y: 3 pCPUs, 4 GiB. On x the VM would leave 1 pCPU with 1 GiB: stranded.
+        Placement p = placed(fitter.fit(s, shared(1, 2 * GIB)));
+        assertEquals(y, p.cells().get(0).hostNode(), p.toString());
+        // with a smaller threshold, 1 GiB is enough for the smallest VM and the fuller node is packed
+        Placement q = placed(new NumaFitter(GIB).fit(s, shared(1, 2 * GIB)));
+        assertEquals(x, q.cells().get(0).hostNode(), q.toString());
+    }
 }
