@@ -159,9 +159,18 @@ class LoadChaosIT {
                     cluster.holdersDying(n);
                     cluster.network.partition(Set.of(n.index), rest, Network.Cut.DROP);
                     Summary.RUN.fault("load: partition");
-                    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> !n.alive());
-                    cluster.network.heal();
-                    cluster.restartTheDead();
+                    try {
+                        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> !n.alive());
+                    } catch (org.awaitility.core.ConditionTimeoutException e) {
+                        // not a violation by itself (the invariants decide), but worth knowing: the isolated
+                        // minority should have downed itself well within a minute
+                        Summary.RUN.note("load: " + n + " isolated for 60 s without downing itself");
+                    } finally {
+                        // always: a partition left in place was followed by the next one, until every node
+                        // was cut off from every other and no restart could ever join
+                        cluster.network.heal();
+                        cluster.restartTheDead();
+                    }
                 };
             } else if (kind == 2 && cluster.network.canCapBandwidth()) {
                 on = () -> {
