@@ -86,14 +86,31 @@ public final class RestApi extends AllDirectives {
         this.imports = new OvfImports(api, imagesDir);
     }
 
+    /** How long the server waits for a request's whole body (at most max-content-length) before answering. */
+    private static final Duration BODY_READ = Duration.ofSeconds(60);
+
     public Route routes() {
         return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
-                pathPrefix("api", () -> concat(hostRoutes(), vmRoutes(), migrationRoutes(), eventRoutes(),
-                        path("rebalance", () -> post(() -> parameterOptional("max", max -> plan(api.rebalance(
-                                max.map(RestApi::parseInt).orElse(4)))))))),
-                path("metrics", () -> get(() -> completeWithFuture(metrics.scrape()))),
-                pathEndOrSingleSlash(() -> get(() -> getFromResource("console/index.html", ContentTypes.TEXT_HTML_UTF8))),
-                pathPrefix("console", () -> getFromResourceDirectory("console")))));
+                uploadRoute(),
+                // Every other request's body (bounded by max-content-length) is read before it is answered: an
+                // answer sent while the client still sends (a 404 for a 2 MiB body, say) was sometimes lost with
+                // the reset that closing a connection with unread bytes causes, so the client saw no answer.
+                toStrictEntity(BODY_READ, () -> concat(
+                        pathPrefix("api", () -> concat(hostRoutes(), vmRoutes(), migrationRoutes(), eventRoutes(),
+                                path("rebalance", () -> post(() -> parameterOptional("max", max -> plan(api.rebalance(
+                                        max.map(RestApi::parseInt).orElse(4)))))))),
+                        path("metrics", () -> get(() -> completeWithFuture(metrics.scrape()))),
+                        pathEndOrSingleSlash(() -> get(() -> getFromResource("console/index.html", ContentTypes.TEXT_HTML_UTF8))),
+                        pathPrefix("console", () -> getFromResourceDirectory("console")))))));
+    }
+
+    /** The package itself as the body (the console's upload): streamed to images/uploads, imported, removed. */
+    private Route uploadRoute() {
+        return path(PathMatchers.segment("api").slash("vms").slash("import").slash("upload"), () -> post(() -> parameterOptional("name", name ->
+                parameterOptional("start", start -> parameterOptional("host", host -> withoutSizeLimit(() ->
+                        extractRequestEntity(entity -> completeWithFuture(imports.upload(entity.getDataBytes(),
+                                name.orElse("upload.ova"), start.map(Boolean::parseBoolean).orElse(true), host.orElse(null), system)
+                                .thenApply(r -> json(StatusCodes.CREATED, r)).exceptionally(RestApi::importError)))))))));
     }
 
     // ---- hosts ----
@@ -123,12 +140,6 @@ public final class RestApi extends AllDirectives {
                                         start.map(Boolean::parseBoolean).orElse(false)).thenApply(r -> result(r, StatusCodes.CREATED))))))))),
                 path("import", () -> post(() -> body(ImportRequest.class, req -> completeWithFuture(imports.run(req)
                         .thenApply(r -> json(StatusCodes.CREATED, r)).exceptionally(RestApi::importError))))),
-                // The package itself as the body (the console's upload): stored under images/uploads, imported, removed.
-                path(PathMatchers.segment("import").slash("upload"), () -> post(() -> parameterOptional("name", name ->
-                        parameterOptional("start", start -> parameterOptional("host", host -> withoutSizeLimit(() ->
-                                extractRequestEntity(entity -> completeWithFuture(imports.upload(entity.getDataBytes(),
-                                        name.orElse("upload.ova"), start.map(Boolean::parseBoolean).orElse(true), host.orElse(null), system)
-                                        .thenApply(r -> json(StatusCodes.CREATED, r)).exceptionally(RestApi::importError))))))))),
                 pathPrefix(PathMatchers.segment(), vm -> concat(
                         pathEnd(() -> concat(
                                 get(() -> completeWithFuture(api.vm(vm).thenApply(r -> result(r, StatusCodes.OK)))),

@@ -104,6 +104,21 @@ class RestApiTest {
         assertError(call("POST", "/api/vms/ghost/start", null), 404, "not_found", "ghost");
     }
 
+    /**
+     * Found by the exhaustive chaos run (HostileInputIT): a request whose body the route never read (a 404
+     * for a 2 MiB PATCH) was answered while the client still sent; closing the connection with unread
+     * bytes resets it, and the answer was lost with it: 1 request in about 200 got no answer at all.
+     * Bodies are now read before any answer (the OVA upload streams, as before).
+     */
+    @Test
+    void aLargeBodyForAnUnknownRouteIsAlwaysAnswered() throws Exception {
+        String big = "{\"name\":\"" + "x".repeat(2 << 20) + "\"}";
+        for (int i = 0; i < 200; i++) {
+            Res r = call(i % 2 == 0 ? "PATCH" : "POST", i % 2 == 0 ? "/fz-missing/fz-missing" : "/api/vms/%2A/frobnicate", big);
+            assertEquals(404, r.status(), "request " + i + ": " + r.raw());
+        }
+    }
+
     @Test
     void badDefinitionsAreClear4xx() throws Exception {
         assertError(call("POST", "/api/vms", "{not json"), 400, "invalid", "malformed JSON");
