@@ -69,9 +69,20 @@ class HostileInputIT {
     /** The run's crash count when a test began: each test answers for its own. */
     long crashesAtStart;
 
+    /** The run's violation count when a test began: a violation recorded by a test fails that test. */
+    long violationsAtStart;
+
     @org.junit.jupiter.api.BeforeEach
     void countCrashes() {
         crashesAtStart = Summary.RUN.crashCount();
+        violationsAtStart = Summary.RUN.violationCount();
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void noViolations() {
+        List<String> all = Summary.RUN.violations();
+        assertEquals(List.of(), all.subList((int) Math.min(violationsAtStart, all.size()), all.size()),
+                "violations recorded by this test (also printed as [chaos] VIOLATION lines)");
     }
 
     static final int FRAMES = Chaos.SOAK ? 3000 : 150;
