@@ -329,6 +329,20 @@ public final class RestApi extends AllDirectives {
         };
     }
 
+    /**
+     * A body that cannot be read (over max-content-length, broken chunked framing) fails while it is read
+     * before routing (see {@link #routes}): the client's fault, answered with its 4xx and a JSON reason.
+     */
+    private static Optional<HttpResponse> malformedBody(Throwable c) {
+        if (c instanceof org.apache.pekko.http.scaladsl.model.IllegalRequestException r) {
+            return Optional.of(json(r.status(), new ApiError(ErrorKind.INVALID.name().toLowerCase(), r.getMessage())));
+        }
+        if (c instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException t) {
+            return Optional.of(json(StatusCodes.PAYLOAD_TOO_LARGE, new ApiError(ErrorKind.INVALID.name().toLowerCase(), t.getMessage())));
+        }
+        return Optional.empty();
+    }
+
     private ExceptionHandler exceptions() {
         return ExceptionHandler.newBuilder()
                 .match(IllegalArgumentException.class, e -> complete(error(ErrorKind.INVALID, e.getMessage())))
@@ -341,6 +355,10 @@ public final class RestApi extends AllDirectives {
                     }
                     if (c instanceof IllegalArgumentException) {
                         return complete(error(ErrorKind.INVALID, c.getMessage()));
+                    }
+                    Optional<HttpResponse> refused = malformedBody(c);
+                    if (refused.isPresent()) {
+                        return complete(refused.get());
                     }
                     system.log().error("API request failed", c);
                     return complete(error(ErrorKind.FAILED, "internal error: " + c));

@@ -10,6 +10,7 @@ import io.ferryvm.cluster.node.EmbeddedCluster;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
+import java.util.List;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -116,6 +117,23 @@ class RestApiTest {
         for (int i = 0; i < 200; i++) {
             Res r = call(i % 2 == 0 ? "PATCH" : "POST", i % 2 == 0 ? "/fz-missing/fz-missing" : "/api/vms/%2A/frobnicate", big);
             assertEquals(404, r.status(), "request " + i + ": " + r.raw());
+        }
+    }
+
+    /** A body that cannot be read (broken chunked framing, over the size limit) is the client's fault: a 4xx with a JSON reason. */
+    @Test
+    void anUnreadableBodyIsA4xxWithAReason() throws Exception {
+        URI u = URI.create(base);
+        for (String req : List.of(
+                "POST /api/vms HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n",
+                "POST /api/vms HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\nContent-Type: application/json\r\n\r\n{")) {
+            try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+                s.setSoTimeout(30_000);
+                s.getOutputStream().write(req.getBytes(StandardCharsets.ISO_8859_1));
+                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertTrue(answer.startsWith("HTTP/1.1 4"), answer);
+                assertTrue(answer.contains("\"code\""), answer);
+            }
         }
     }
 
