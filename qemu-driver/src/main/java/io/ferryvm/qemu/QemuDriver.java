@@ -5,6 +5,8 @@ import io.ferryvm.core.HypervisorDriver;
 import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.VmStatus;
 import io.ferryvm.core.machine.Binding;
+import io.ferryvm.migration.HypervisorMigration;
+import io.ferryvm.migration.Transport;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -29,7 +31,7 @@ import java.util.concurrent.TimeoutException;
  * ({@code -chardev socket,path=...} without server=on), so there is nothing to poll for while QEMU starts:
  * either the connection arrives or the process exits first (its stderr then says why).
  */
-public final class QemuDriver implements HypervisorDriver {
+public final class QemuDriver implements HypervisorDriver, HypervisorMigration {
     private final QemuConfig config;
     private final Accelerator accelerator;
     private final Map<UUID, QemuGuest> guests = new ConcurrentHashMap<>();
@@ -91,6 +93,72 @@ public final class QemuDriver implements HypervisorDriver {
      */
     public QemuGuest prepareIncoming(VmSpec spec, Binding binding) {
         return spawn(spec, binding, true);
+    }
+
+    // ---- HypervisorMigration: the cluster's way to QemuIncoming and QemuMigration ----
+
+    @Override
+    public HypervisorMigration.Target prepareIncoming(VmSpec spec, Binding binding, HypervisorMigration.Options options, Transport transport) {
+        return QemuIncoming.prepare(this, spec, binding, qemuOptions(options), transport);
+    }
+
+    @Override
+    public HypervisorMigration.Outgoing begin(UUID vm, HypervisorMigration.Options options, Transport transport) {
+        QemuMigration m = QemuMigration.begin(guest(vm), qemuOptions(options), transport);
+        return new HypervisorMigration.Outgoing() {
+            private volatile boolean cancelled;
+
+            @Override
+            public HypervisorMigration.Report perform(HypervisorMigration.Target target) {
+                long started = System.nanoTime();
+                try {
+                    m.attach(target);
+                    return report(m.perform());
+                } catch (QemuException e) {
+                    QemuMigrationReport r = m.failedReport();
+                    if (r == null) { // refused before the stream started (attach): nothing ran anywhere
+                        target.abort();
+                        r = new QemuMigrationReport(m.label(), cancelled ? "cancelled" : "failed",
+                                java.time.Duration.ofNanos(System.nanoTime() - started), -1, -1, 0, 0, 0, 0, e.getMessage());
+                    }
+                    return report(r);
+                }
+            }
+
+            @Override
+            public void cancel() {
+                cancelled = true;
+                m.cancel();
+            }
+
+            @Override
+            public HypervisorMigration.Progress progress() {
+                return m.progress();
+            }
+        };
+    }
+
+    private static HypervisorMigration.Report report(QemuMigrationReport r) {
+        return new HypervisorMigration.Report(r.mode(), r.outcome(), r.total(), r.qemuDowntimeMs(), r.downtimeMs(), r.ramBytes(),
+                r.wireBytes(), r.passes(), r.failure(), r.toLogLine());
+    }
+
+    /** Ferry's generic options as QEMU's; combinations QEMU cannot do are refused with the reason. */
+    static QemuMigrationOptions qemuOptions(HypervisorMigration.Options o) {
+        QemuMigrationOptions q;
+        try {
+            q = o.mode() == HypervisorMigration.Options.Mode.DIRECT
+                    ? QemuMigrationOptions.direct().withMultifd(o.parallelChannels())
+                    : QemuMigrationOptions.tunnelled().withLz4(o.compress()).withTunnelRateLimit(o.tunnelRateLimit());
+            q = q.withDowntimeLimit(o.downtimeLimit()).withMaxBandwidth(o.maxBandwidth()).withAutoConverge(o.autoConverge())
+                    .withTimeout(o.timeout());
+            if (o.postcopy()) {
+                q = q.withPostcopy(2);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new QemuException(QemuException.Kind.INVALID_SPEC, "QEMU migration options: " + e.getMessage());
+        }
+        return q;
     }
 
     /** The guest this driver runs under that id. */

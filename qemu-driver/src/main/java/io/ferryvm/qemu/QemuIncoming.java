@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.VmStatus;
 import io.ferryvm.core.machine.Binding;
+import io.ferryvm.migration.HypervisorMigration;
 import io.ferryvm.migration.Transport;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,9 +18,9 @@ import java.util.concurrent.CompletableFuture;
  * The target half of a QEMU migration on this host: a QEMU started paused with {@code -incoming defer} and
  * pinned, its migration capabilities set, listening on {@code tcp:127.0.0.1:0} (DIRECT) or on a unix
  * socket fed by Ferry's tunnel receiver (TUNNELLED, on the given transport with a 128-bit one-time token).
- * It runs in whichever process is the target host; the source reaches it as a {@link QemuMigrationTarget}.
+ * It runs in whichever process is the target host; the source reaches it as a {@link HypervisorMigration.Target}.
  */
-public final class QemuIncoming implements QemuMigrationTarget {
+public final class QemuIncoming implements HypervisorMigration.Target {
     private static final SecureRandom RANDOM = new SecureRandom();
     /** How long finish waits for the target QEMU's completion once the source's side is done. */
     private static final Duration FINISH_WAIT = Duration.ofMinutes(1);
@@ -27,7 +28,7 @@ public final class QemuIncoming implements QemuMigrationTarget {
     private final QemuGuest guest;
     private final CompletableFuture<QmpEvent> done;
     private final CompletableFuture<QmpEvent> resumed;
-    private Offer offer;
+    private HypervisorMigration.Offer offer;
     private Tunnel.Receiver receiver;
 
     private QemuIncoming(QemuGuest guest) {
@@ -55,7 +56,7 @@ public final class QemuIncoming implements QemuMigrationTarget {
                 if (!addr.isArray() || addr.isEmpty()) {
                     throw new QemuException(QemuException.Kind.PROTOCOL, g.name() + ": query-migrate on the target names no listening address");
                 }
-                in.offer = new Offer("tcp:" + addr.get(0).path("host").asText() + ":" + addr.get(0).path("port").asText(), null, null);
+                in.offer = new HypervisorMigration.Offer("tcp:" + addr.get(0).path("host").asText() + ":" + addr.get(0).path("port").asText(), null, null);
             } else {
                 Path sock = g.socket("incoming");
                 Files.deleteIfExists(sock);
@@ -63,7 +64,7 @@ public final class QemuIncoming implements QemuMigrationTarget {
                 byte[] token = new byte[TunnelWire.TOKEN_BYTES];
                 RANDOM.nextBytes(token);
                 in.receiver = new Tunnel.Receiver(transport.listen("qemu-" + spec.name()), token, sock);
-                in.offer = new Offer(null, in.receiver.endpoint(), token);
+                in.offer = new HypervisorMigration.Offer(null, in.receiver.endpoint(), token);
             }
             return in;
         } catch (IOException | RuntimeException e) {
@@ -83,7 +84,7 @@ public final class QemuIncoming implements QemuMigrationTarget {
     }
 
     @Override
-    public Offer offer() {
+    public HypervisorMigration.Offer offer() {
         return offer;
     }
 

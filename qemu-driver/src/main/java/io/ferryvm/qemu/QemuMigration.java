@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ferryvm.core.VmStatus;
 import io.ferryvm.core.machine.Binding;
+import io.ferryvm.migration.HypervisorMigration;
 import io.ferryvm.migration.TcpTransport;
 import io.ferryvm.migration.Transport;
 import java.io.IOException;
@@ -20,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * paused) -> {@link #perform} (QEMU migrates, directly or through Ferry's tunnel; then finish: the target
  * resumes only after both QEMUs said completed; then confirm: the source QEMU quits).
  *
- * <p>The target half is a {@link QemuMigrationTarget}: {@link #prepare} makes one on a driver of this
+ * <p>The target half is a {@link HypervisorMigration.Target}: {@link #prepare} makes one on a driver of this
  * process ({@link QemuIncoming}); {@link #attach} takes one that lives on another host (another process),
  * prepared there with {@link QemuIncoming#prepare} and reached through that host's control channel. The
  * source talks to its QEMU over QMP and to the target only through that interface.
@@ -37,11 +38,13 @@ public final class QemuMigration {
     private final QemuMigrationOptions options;
     private final Transport transport;
     private final boolean sourceWasRunning;
-    private QemuMigrationTarget target;
+    private HypervisorMigration.Target target;
     private QemuGuest localTarget;
     private Tunnel.Sender sender;
     private volatile boolean cancelled;
     private volatile boolean postcopyStarted;
+    /** The report of a perform that failed (its exception carries only the line). */
+    private volatile QemuMigrationReport failedReport;
 
     private QemuMigration(QemuGuest source, QemuMigrationOptions options, Transport transport) {
         this.source = source;
@@ -83,15 +86,15 @@ public final class QemuMigration {
      * Target side on another host: the target half was prepared there (with this migration's spec and
      * options); perform sends to its offer and drives it through the interface.
      */
-    public void attach(QemuMigrationTarget remote) {
+    public void attach(HypervisorMigration.Target remote) {
         if (target != null) {
             throw new IllegalStateException(source.name() + ": the migration already has a target");
         }
-        QemuMigrationTarget.Offer o = remote.offer();
-        if ((options.mode() == QemuMigrationOptions.Mode.DIRECT) != (o.qemuUri() != null)) {
+        HypervisorMigration.Offer o = remote.offer();
+        if ((options.mode() == QemuMigrationOptions.Mode.DIRECT) != (o.directUri() != null)) {
             remote.abort();
             throw new QemuException(QemuException.Kind.MIGRATION, source.name() + ": the target offers "
-                    + (o.qemuUri() != null ? "a direct QEMU URI" : "a tunnel") + " for a " + options.label() + " migration");
+                    + (o.directUri() != null ? "a direct QEMU URI" : "a tunnel") + " for a " + options.label() + " migration");
         }
         target = remote;
     }
@@ -120,8 +123,8 @@ public final class QemuMigration {
         try {
             capabilities(src, options, true);
             parameters(src);
-            QemuMigrationTarget.Offer offer = target.offer();
-            String uri = offer.qemuUri();
+            HypervisorMigration.Offer offer = target.offer();
+            String uri = offer.directUri();
             if (options.mode() == QemuMigrationOptions.Mode.TUNNELLED) {
                 sender = new Tunnel.Sender(source.socket("migrate-out"), transport, offer.tunnel(), offer.token(),
                         options.lz4(), options.tunnelRateLimit());
@@ -137,7 +140,7 @@ public final class QemuMigration {
                 }
             }
             outcome = src.await(srcDone, "end of migration", options.timeout()).data().path("status").asText();
-        } catch (QemuException e) {
+        } catch (RuntimeException e) { // QEMU's errors, and a remote target's (any control channel's)
             return fail(started, cancelled ? "cancelled" : "failed", e.getMessage());
         } catch (java.util.concurrent.TimeoutException e) {
             return fail(started, "failed", "timed out after " + options.timeout());
@@ -163,17 +166,31 @@ public final class QemuMigration {
             if (resumedAt >= 0 && srcStop.isDone()) {
                 downtime = (resumedAt - srcStop.join().timestampMicros()) / 1000;
             }
-            // confirm: the guest lives on the target now; the source QEMU goes.
-            source.stop();
+            // confirm: the guest lives on the target now; the source QEMU goes, and never resumes here.
+            try {
+                source.stop();
+            } catch (RuntimeException e) {
+                source.destroy();
+            }
             QemuMigrationReport r = new QemuMigrationReport(options.label(), "completed", Duration.ofNanos(System.nanoTime() - started),
                     stats.path("downtime").asLong(-1), downtime, stats.path("ram").path("transferred").asLong(),
                     // QEMU 7.2's ram.transferred includes the multifd channels' bytes.
                     sent == null ? stats.path("ram").path("transferred").asLong() : sent.wireBytes(),
                     sent == null ? 0 : sent.streamBytes(), stats.path("ram").path("dirty-sync-count").asLong(), null);
             return r;
-        } catch (QemuException e) {
+        } catch (RuntimeException e) {
             return fail(started, "failed", "finish: " + e.getMessage());
         }
+    }
+
+    /** The options' label ("direct", "tunnelled+lz4", ...). */
+    String label() {
+        return options.label();
+    }
+
+    /** The report of the perform that failed, or null. */
+    QemuMigrationReport failedReport() {
+        return failedReport;
     }
 
     /** Cancels a running perform from another thread; perform then throws and the source keeps running. */
@@ -183,10 +200,10 @@ public final class QemuMigration {
     }
 
     /** query-migrate on the source. */
-    public MigrationProgress progress() {
+    public HypervisorMigration.Progress progress() {
         JsonNode q = source.qmp().execute("query-migrate", null);
         JsonNode ram = q.path("ram");
-        return new MigrationProgress(q.path("status").asText("none"), ram.path("transferred").asLong(), ram.path("remaining").asLong(),
+        return new HypervisorMigration.Progress(q.path("status").asText("none"), ram.path("transferred").asLong(), ram.path("remaining").asLong(),
                 ram.path("total").asLong(), ram.path("dirty-sync-count").asLong(), ram.path("mbps").asDouble());
     }
 
@@ -244,6 +261,7 @@ public final class QemuMigration {
             source.destroy();
             QemuMigrationReport r = new QemuMigrationReport(options.label(), "guest-lost", Duration.ofNanos(System.nanoTime() - started),
                     -1, -1, 0, 0, 0, 0, why);
+            failedReport = r;
             throw new QemuException(QemuException.Kind.MIGRATION, source.name() + ": post-copy migration " + outcome
                     + " after the target started: the guest is lost on both sides: " + r.toLogLine());
         }
@@ -265,6 +283,7 @@ public final class QemuMigration {
             why = why + "; recovering the source: " + e.getMessage();
         }
         QemuMigrationReport r = new QemuMigrationReport(options.label(), outcome, Duration.ofNanos(System.nanoTime() - started), -1, -1, 0, 0, 0, 0, why);
+        failedReport = r;
         throw new QemuException(QemuException.Kind.MIGRATION, source.name() + ": migration " + outcome + ", the source keeps the guest: " + r.toLogLine());
     }
 

@@ -13,7 +13,7 @@
  * migrate; MIGRATION events) -> finish (target completed -> cont) -> confirm (source quit). Any failure
  * before finish: target destroyed, source resumed. Direct mode replaces the tunnel with QEMU's own TCP
  * (and multifd) connection on 127.0.0.1. The source drives the target half only through
- * {@link io.ferryvm.qemu.QemuMigrationTarget} (offer, post-copy started, finish, abort): {@code QemuIncoming}
+ * {@link io.ferryvm.migration.HypervisorMigration.Target} (offer, post-copy started, finish, abort): {@code QemuIncoming}
  * on the target host's driver, in the same process or, behind a proxy on the hosts' control channel, in
  * another one.
  */

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.VmStatus;
 import io.ferryvm.core.machine.Binding;
+import io.ferryvm.migration.HypervisorMigration;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Live migration of the page-walk guest from this JVM (the source Ferry host) to a target Ferry host that
  * is another OS process ({@link TargetHostMain}, started with this JVM's classpath): the target prepares its
  * incoming QEMU and receives the tunnelled stream on 127.0.0.1; the source drives it only through
- * {@link QemuMigrationTarget} over the process's stdin/stdout.
+ * {@link HypervisorMigration.Target} over the process's stdin/stdout.
  */
 class QemuProcessMigrationIT {
     @TempDir

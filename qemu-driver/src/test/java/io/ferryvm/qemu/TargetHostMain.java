@@ -6,6 +6,7 @@ import io.ferryvm.core.DiskSpec;
 import io.ferryvm.core.VmSpec;
 import io.ferryvm.core.guest.Workload;
 import io.ferryvm.core.machine.Binding;
+import io.ferryvm.migration.HypervisorMigration;
 import io.ferryvm.migration.TcpTransport;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -52,7 +53,7 @@ final class TargetHostMain {
             say("ERROR " + oneLine(e));
             return;
         }
-        QemuMigrationTarget.Offer o = in.offer();
+        HypervisorMigration.Offer o = in.offer();
         say("OFFER " + o.tunnel().transport() + " " + o.tunnel().address() + " " + HexFormat.of().formatHex(o.token()));
         BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         for (String line = r.readLine(); line != null; line = r.readLine()) {

@@ -1,6 +1,7 @@
 package io.ferryvm.qemu;
 
 import io.ferryvm.migration.Endpoint;
+import io.ferryvm.migration.HypervisorMigration;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -24,7 +25,7 @@ import java.util.concurrent.TimeoutException;
  * this JVM's classpath and drives it over its stdin/stdout, one command line, one reply line. Closing it
  * asks the process to quit and, whatever happened, kills what is left of it and of its QEMU.
  */
-final class TargetHostProcess implements QemuMigrationTarget, AutoCloseable {
+final class TargetHostProcess implements HypervisorMigration.Target, AutoCloseable {
     private static final String EOF = "\u0000eof";
     private static final Duration REPLY_WAIT = Duration.ofSeconds(90);
 
@@ -32,7 +33,7 @@ final class TargetHostProcess implements QemuMigrationTarget, AutoCloseable {
     private final Writer commands;
     private final BlockingQueue<String> replies = new LinkedBlockingQueue<>();
     private final Path errors;
-    private final Offer offer;
+    private final HypervisorMigration.Offer offer;
 
     private TargetHostProcess(Process process, Path errors) {
         this.process = process;
@@ -54,7 +55,7 @@ final class TargetHostProcess implements QemuMigrationTarget, AutoCloseable {
         reader.start();
         try {
             String[] w = reply("OFFER").split(" ");
-            this.offer = new Offer(null, new Endpoint(w[1], w[2]), HexFormat.of().parseHex(w[3]));
+            this.offer = new HypervisorMigration.Offer(null, new Endpoint(w[1], w[2]), HexFormat.of().parseHex(w[3]));
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -83,7 +84,7 @@ final class TargetHostProcess implements QemuMigrationTarget, AutoCloseable {
     }
 
     @Override
-    public Offer offer() {
+    public HypervisorMigration.Offer offer() {
         return offer;
     }
 

@@ -60,6 +60,37 @@ public final class AgentProtocol {
     public record AbortReply(boolean aborted, String targetFailure, io.ferryvm.migration.MigrationTarget.Finished finished)
             implements WireMessage {}
 
+    // ---- migrations of a hypervisor driver's guests (QEMU's own stream under the cluster's phases) ----
+
+    /** Target, prepare: place the incoming guest, start it paused and listening; the answer carries the offer. */
+    public record DriverPrepareIn(UUID migrationId, VmSpec spec, io.ferryvm.migration.HypervisorMigration.Options options,
+            ActorRef<DriverAnswer> replyTo) implements Command {}
+
+    /** Target: post-copy started on the source, the incoming guest runs from now on. */
+    public record DriverPostcopyIn(UUID migrationId, ActorRef<DriverAnswer> replyTo) implements Command {}
+
+    /** Target, finish: the whole stream arrived; persist the definition and resume the guest if asked. */
+    public record DriverFinishIn(UUID migrationId, boolean resume, ActorRef<DriverAnswer> replyTo) implements Command {}
+
+    /** Target: the source gave up; destroy the incoming guest unless it finished (the answer says which). */
+    public record DriverAbortIn(UUID migrationId, ActorRef<DriverAnswer> replyTo) implements Command {}
+
+    /**
+     * A driver target's answer: ok or why not; for prepare the offer (a direct URI, or the tunnel's endpoint
+     * and its token in hex); for finish and abort the guest's resume time (microseconds, -1 unknown); for
+     * abort whether it aborted (false: it had finished and the guest runs there).
+     */
+    public record DriverAnswer(boolean ok, String error, String directUri, io.ferryvm.migration.Endpoint tunnel, String token,
+            long time, boolean aborted) implements WireMessage {
+        static DriverAnswer failed(String error) {
+            return new DriverAnswer(false, error, null, null, null, -1, false);
+        }
+
+        static DriverAnswer done(long time, boolean aborted) {
+            return new DriverAnswer(true, "", null, null, null, time, aborted);
+        }
+    }
+
     /** An error kind an API can map to a status code (engine-core's kinds, plus the cluster's own). */
     public enum ErrorKind { NONE, NOT_FOUND, ILLEGAL, INVALID, RESOURCES, ALREADY_EXISTS, UNAVAILABLE, FAILED }
 
@@ -79,9 +110,16 @@ public final class AgentProtocol {
 
     /** A host's report: sent on request and periodically to the orchestrator. */
     public record HostStatus(String host, String address, HostInventory inventory, List<VmRecord> vms, boolean draining,
-            long reservedMemoryBytes) implements WireMessage {
+            long reservedMemoryBytes, String hypervisor) implements WireMessage {
         public HostStatus {
             vms = List.copyOf(vms);
+            hypervisor = hypervisor == null || hypervisor.isBlank() ? io.ferryvm.core.HypervisorDriver.BUILTIN : hypervisor;
+        }
+
+        /** A host on the built-in hypervisor. */
+        public HostStatus(String host, String address, HostInventory inventory, List<VmRecord> vms, boolean draining,
+                long reservedMemoryBytes) {
+            this(host, address, inventory, vms, draining, reservedMemoryBytes, null);
         }
     }
 

@@ -63,12 +63,15 @@ public final class HostAgent extends AbstractBehavior<Command> {
     private final MigrationAgent migrations;
     /** The node's hypervisor driver's guests, or null on the built-in hypervisor. */
     private final DriverGuests guests;
+    /** Their live migrations (null on the built-in hypervisor). */
+    private final DriverMigrations driverMigrations;
 
     private HostAgent(ActorContext<Command> ctx, Host host, AgentState state, String address, MigrationAgent migrations,
-            ActorRef<OrchestratorProtocol.Command> orchestrator, DriverGuests guests) {
+            ActorRef<OrchestratorProtocol.Command> orchestrator, DriverGuests guests, DriverMigrations driverMigrations) {
         super(ctx);
         this.host = host;
         this.guests = guests;
+        this.driverMigrations = driverMigrations;
         this.state = state;
         this.address = address;
         this.migrations = migrations;
@@ -91,6 +94,8 @@ public final class HostAgent extends AbstractBehavior<Command> {
     public static Behavior<Command> create(Host host, AgentState state, String address, MigrationAgent migrations,
             ActorRef<OrchestratorProtocol.Command> orchestrator, io.ferryvm.core.HypervisorDriver driver) {
         DriverGuests guests = driver == null ? null : new DriverGuests(host, driver);
+        // Outside the setup: a restarted agent keeps the migrations in flight.
+        DriverMigrations driverMigrations = guests == null ? null : new DriverMigrations(guests, migrations.transport(), migrations.workers());
         // Restarted, never stopped, on an unexpected failure: a stopped agent would leave its host in the
         // cluster but deaf (no reports, no migrations, no checks) until the process restarts. Its state is
         // the host's own, so a restart loses nothing.
@@ -98,7 +103,7 @@ public final class HostAgent extends AbstractBehavior<Command> {
             ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
             return Behaviors.withTimers(timers -> {
                 timers.startTimerWithFixedDelay(Tick.INSTANCE, REPORT_EVERY);
-                return new HostAgent(ctx, host, state, address, migrations, orchestrator, guests);
+                return new HostAgent(ctx, host, state, address, migrations, orchestrator, guests, driverMigrations);
             });
         })).onFailure(RuntimeException.class, org.apache.pekko.actor.typed.SupervisorStrategy.restart());
     }
@@ -116,7 +121,9 @@ public final class HostAgent extends AbstractBehavior<Command> {
                 .onMessage(CheckGuest.class, this::onCheck)
                 .onMessage(AgentProtocol.MigrateOut.class, this::onMigrateOut)
                 .onMessage(AgentProtocol.CancelOut.class, m -> {
-                    migrations.cancel(m.migrationId(), m.reason());
+                    if (!migrations.cancel(m.migrationId(), m.reason()) && driverMigrations != null) {
+                        driverMigrations.cancel(m.migrationId());
+                    }
                     return this;
                 })
                 .onMessage(TargetGone.class, m -> {
@@ -129,6 +136,21 @@ public final class HostAgent extends AbstractBehavior<Command> {
                 .onMessage(AgentProtocol.PrepareIn.class, this::onPrepareIn)
                 .onMessage(AgentProtocol.FinishIn.class, this::onFinishIn)
                 .onMessage(AgentProtocol.AbortIn.class, this::onAbortIn)
+                .onMessage(AgentProtocol.DriverPrepareIn.class, m -> driverIn(m.replyTo(), () -> {
+                    io.ferryvm.migration.HypervisorMigration.Offer o = driverMigrations.prepareIn(m.migrationId(), m.spec(), m.options());
+                    return new AgentProtocol.DriverAnswer(true, "", o.directUri(), o.tunnel(), o.token() == null ? null
+                            : java.util.HexFormat.of().formatHex(o.token()), -1, false);
+                }))
+                .onMessage(AgentProtocol.DriverPostcopyIn.class, m -> driverIn(m.replyTo(), () -> {
+                    driverMigrations.postcopyIn(m.migrationId());
+                    return AgentProtocol.DriverAnswer.done(-1, false);
+                }))
+                .onMessage(AgentProtocol.DriverFinishIn.class, m -> driverIn(m.replyTo(),
+                        () -> AgentProtocol.DriverAnswer.done(driverMigrations.finishIn(m.migrationId(), m.resume()), false)))
+                .onMessage(AgentProtocol.DriverAbortIn.class, m -> driverIn(m.replyTo(), () -> {
+                    DriverMigrations.AbortOutcome a = driverMigrations.abortIn(m.migrationId());
+                    return AgentProtocol.DriverAnswer.done(a.resumedAt(), a.aborted());
+                }))
                 .onMessageEquals(Tick.INSTANCE, () -> {
                     report();
                     return this;
@@ -185,12 +207,46 @@ public final class HostAgent extends AbstractBehavior<Command> {
         return this;
     }
 
-    private Behavior<Command> onMigrateOut(AgentProtocol.MigrateOut m) {
-        if (guests != null) {
-            m.replyTo().tell(Reply.failed(ErrorKind.ILLEGAL, notOnDriver("live migration")));
+    /** A driver target's step, on a worker (it blocks on QEMU): errors become a failed answer with their message. */
+    private Behavior<Command> driverIn(ActorRef<AgentProtocol.DriverAnswer> replyTo,
+            java.util.function.Supplier<AgentProtocol.DriverAnswer> step) {
+        if (driverMigrations == null) {
+            replyTo.tell(AgentProtocol.DriverAnswer.failed(host.name() + " runs its guests on the built-in hypervisor: "
+                    + "a hypervisor driver's guest cannot migrate to it"));
             return this;
         }
         ActorRef<Command> self = getContext().getSelf();
+        migrations.workers().execute(() -> {
+            try {
+                replyTo.tell(step.get());
+            } catch (RuntimeException e) {
+                replyTo.tell(AgentProtocol.DriverAnswer.failed(host.name() + " (" + guests.driverName() + "): " + e.getMessage()));
+            }
+            self.tell(Tick.INSTANCE);
+        });
+        return this;
+    }
+
+    private Behavior<Command> onMigrateOut(AgentProtocol.MigrateOut m) {
+        ActorRef<Command> self = getContext().getSelf();
+        if (guests != null) {
+            try {
+                driverMigrations.migrateOut(m.migrationId(), m.vm(), m.targetHost(), m.options(),
+                        new AskDriverTarget(m.target(), getContext().getSystem(), goneFuture(m.target())),
+                        p -> orchestrator.tell(new OrchestratorProtocol.MigrationUpdate(p)),
+                        s -> {
+                            orchestrator.tell(new OrchestratorProtocol.MigrationEnded(s));
+                            self.tell(Tick.INSTANCE);
+                        });
+                m.replyTo().tell(Reply.ok(guests.info(m.vm())));
+            } catch (CoreException e) {
+                m.replyTo().tell(Reply.failed(kindOf(e), e.getMessage()));
+            } catch (RuntimeException e) {
+                m.replyTo().tell(Reply.failed(ErrorKind.FAILED, host.name() + " (" + guests.driverName() + "): " + e.getMessage()));
+            }
+            report();
+            return this;
+        }
         try {
             migrations.migrateOut(m.migrationId(), m.vm(), m.targetHost(), m.options(),
                     new AskTargetControl(m.target(), getContext().getSystem(), MigrationAgent.request(m.options()).timeout(),
@@ -220,7 +276,8 @@ public final class HostAgent extends AbstractBehavior<Command> {
 
     private Behavior<Command> onPrepareIn(AgentProtocol.PrepareIn m) {
         if (guests != null) {
-            m.replyTo().tell(new AgentProtocol.Prepared(false, notOnDriver("an incoming migration"), null));
+            m.replyTo().tell(new AgentProtocol.Prepared(false, host.name() + " runs its guests on the " + guests.driverName()
+                    + " hypervisor: a built-in guest cannot migrate to it", null));
             return this;
         }
         ActorRef<Command> self = getContext().getSelf();
@@ -265,7 +322,8 @@ public final class HostAgent extends AbstractBehavior<Command> {
     /** The replay can take a while: it runs on a worker, so the agent keeps answering meanwhile. */
     private Behavior<Command> onCheck(CheckGuest m) {
         if (guests != null) {
-            m.replyTo().tell(new GuestCheck(m.vm(), false, notOnDriver("the replay check"), 0, new long[0]));
+            m.replyTo().tell(new GuestCheck(m.vm(), false, host.name() + " runs its guests on the " + guests.driverName()
+                    + " hypervisor: a real guest has no deterministic replay to check against", 0, new long[0]));
             return this;
         }
         migrations.workers().execute(() -> m.replyTo().tell(checkGuest(host, m.vm())));
@@ -325,7 +383,8 @@ public final class HostAgent extends AbstractBehavior<Command> {
                 reserved += i.memoryBytes();
             }
         }
-        return new HostStatus(host.name(), address, host.inventory(), vms, state.draining(), reserved);
+        return new HostStatus(host.name(), address, host.inventory(), vms, state.draining(), reserved,
+                guests == null ? io.ferryvm.core.HypervisorDriver.BUILTIN : guests.driverName());
     }
 
     private void report() {
@@ -341,10 +400,6 @@ public final class HostAgent extends AbstractBehavior<Command> {
         }
     }
 
-    private String notOnDriver(String what) {
-        return host.name() + " runs its guests on the " + guests.driverName() + " hypervisor: " + what
-                + " is not available through the cluster for those yet";
-    }
 
     /** Runs a host operation; engine-core errors become a reply with their kind and message. */
     static Reply guarded(java.util.function.Supplier<VmInfo> op) {

@@ -53,6 +53,7 @@ public final class MigrationAgent {
     public record AbortOutcome(boolean aborted, String targetFailure, MigrationTarget.Finished finishedInstead) {}
 
     private final Host host;
+    private final io.ferryvm.migration.Transport transport;
     private final MigrationService service;
     private final Map<UUID, Consumer<MigrationEvent>> listeners = new ConcurrentHashMap<>();
     private final Map<UUID, MigrationSource> sources = new ConcurrentHashMap<>();
@@ -86,6 +87,7 @@ public final class MigrationAgent {
 
     public MigrationAgent(Host host, io.ferryvm.migration.Transport transport, io.ferryvm.migration.Failpoints failpoints) {
         this.host = host;
+        this.transport = transport;
         this.service = new MigrationService(host, transport, failpoints, this::dispatch);
     }
 
@@ -98,6 +100,11 @@ public final class MigrationAgent {
 
     public MigrationService service() {
         return service;
+    }
+
+    /** The data plane's transport (also for a hypervisor driver's tunnelled streams). */
+    public io.ferryvm.migration.Transport transport() {
+        return transport;
     }
 
     public ExecutorService workers() {

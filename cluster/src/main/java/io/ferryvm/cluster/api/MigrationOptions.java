@@ -4,12 +4,27 @@ package io.ferryvm.cluster.api;
  * How to migrate, as users of virsh migrate and QEMU set it: downtime limit (ms), bandwidth cap
  * (MiB/s, 0 = unlimited), parallel channels, compression ("lz4", "xor+lz4", "none"), auto-converge,
  * post-copy (with its trade-off: once the target runs, losing either side loses the guest), an iteration
- * bound and an overall timeout in seconds (0 = none).
+ * bound and an overall timeout in seconds (0 = none). For guests of a hypervisor driver (QEMU),
+ * hypervisorMode chooses how the hypervisor's own stream travels: "tunnelled" (default: through Ferry's
+ * channel, LZ4-framed unless compression is "none", one stream) or "direct" (QEMU to QEMU, Ferry only
+ * orchestrating; channels > 1 are QEMU's multifd); built-in guests ignore it.
  */
 public record MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int channels, String compression,
-        boolean autoConverge, boolean postCopy, int maxIterations, long timeoutSeconds) {
+        boolean autoConverge, boolean postCopy, int maxIterations, long timeoutSeconds, String hypervisorMode) {
 
     public static final MigrationOptions DEFAULT = new MigrationOptions(300, 0, 2, "lz4", true, false, 30, 0);
+
+    /** Options with the default hypervisor mode (tunnelled). */
+    public MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int channels, String compression,
+            boolean autoConverge, boolean postCopy, int maxIterations, long timeoutSeconds) {
+        this(downtimeLimitMs, bandwidthMiBps, channels, compression, autoConverge, postCopy, maxIterations, timeoutSeconds, null);
+    }
+
+    /** The same options with another hypervisor mode. */
+    public MigrationOptions withHypervisorMode(String mode) {
+        return new MigrationOptions(downtimeLimitMs, bandwidthMiBps, channels, compression, autoConverge, postCopy, maxIterations,
+                timeoutSeconds, mode);
+    }
 
     public MigrationOptions {
         if (downtimeLimitMs < 1 || downtimeLimitMs > 600_000) {
@@ -27,6 +42,10 @@ public record MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int 
         }
         if (maxIterations < 1 || maxIterations > 10_000) {
             throw new IllegalArgumentException("max iterations " + maxIterations + " outside 1..10000");
+        }
+        hypervisorMode = hypervisorMode == null || hypervisorMode.isBlank() ? "tunnelled" : hypervisorMode;
+        if (!hypervisorMode.equals("tunnelled") && !hypervisorMode.equals("direct")) {
+            throw new IllegalArgumentException("hypervisor mode '" + hypervisorMode + "': use tunnelled or direct");
         }
         if (timeoutSeconds < 0) {
             throw new IllegalArgumentException("timeout " + timeoutSeconds + " s must be >= 0");

@@ -40,6 +40,10 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--compression", defaultValue = "lz4", description = "lz4, xor+lz4 or none (default ${DEFAULT-VALUE}).")
     String compression;
 
+    @Option(names = "--direct", description = "QEMU guests: QEMU connects to QEMU directly, Ferry only orchestrates "
+            + "(channels > 1 are QEMU's multifd). Default: tunnelled through Ferry's channel with LZ4 framing.")
+    boolean direct;
+
     @Option(names = "--no-auto-converge", description = "Do not throttle the vCPUs when pre-copy does not converge.")
     boolean noAutoConverge;
 
@@ -59,9 +63,9 @@ final class MigrateCommand implements Callable<Integer> {
     public Integer call() {
         FerryClient c = api.client();
         MigrationOptions o = new MigrationOptions(downtimeMs, bandwidth, channels, compression, !noAutoConverge && live, postcopy,
-                live ? maxIterations : 1, timeout);
+                live ? maxIterations : 1, timeout, direct ? "direct" : "tunnelled");
         RestApi.MigrationRequestBody body = new RestApi.MigrationRequestBody(vm, to, live ? o
-                : new MigrationOptions(600_000, bandwidth, channels, compression, false, false, 1, timeout));
+                : new MigrationOptions(600_000, bandwidth, channels, compression, false, false, 1, timeout, o.hypervisorMode()));
         if (noWait) {
             JsonNode a = c.post("/api/migrations", body);
             System.out.println("migration " + a.get("migrationId").asText() + " of " + vm + " to " + a.get("target").asText() + " started");

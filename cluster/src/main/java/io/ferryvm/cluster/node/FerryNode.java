@@ -178,6 +178,11 @@ public final class FerryNode implements AutoCloseable {
         return host;
     }
 
+    /** The node's hypervisor driver, empty on the built-in hypervisor. */
+    public java.util.Optional<HypervisorDriver> driver() {
+        return java.util.Optional.ofNullable(driver);
+    }
+
     public ClusterApi api() {
         return api;
     }

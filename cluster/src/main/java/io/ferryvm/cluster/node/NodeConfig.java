@@ -41,6 +41,11 @@ public record NodeConfig(String name, String bindHost, int port, List<String> se
         }
         Objects.requireNonNull(stateDir, "stateDir");
         Objects.requireNonNull(inventory, "inventory");
+        if (!inventory.hostname().equals(name)) {
+            // The cluster knows a host by its node name; a detected inventory carries the OS hostname, which
+            // the orchestrator's placement ledger would not find (and two nodes on one machine would share).
+            inventory = new HostInventory(name, inventory.nodes(), inventory.cpus(), inventory.simulated());
+        }
         stableAfter = stableAfter == null ? Duration.ofSeconds(7) : stableAfter;
         haRestartDelay = haRestartDelay == null ? Duration.ofSeconds(5) : haRestartDelay;
         dataPlane = dataPlane == null ? TCP : dataPlane;

@@ -129,6 +129,12 @@ final class MigrationCoordinator {
             if (directory.host(to).map(h -> h.status().draining()).orElse(false)) {
                 return "host " + to + " is draining for maintenance";
             }
+            String theirs = directory.host(to).map(h -> h.status().hypervisor()).orElse(io.ferryvm.core.HypervisorDriver.BUILTIN);
+            String ours = directory.host(v.host()).map(h -> h.status().hypervisor()).orElse(io.ferryvm.core.HypervisorDriver.BUILTIN);
+            if (!theirs.equals(ours)) {
+                return "VM " + v.spec().name() + " runs on the " + ours + " hypervisor of " + v.host() + "; host " + to
+                        + " runs " + theirs + " guests: a guest moves only between hosts of the same hypervisor";
+            }
         }
         if (!agents.containsKey(v.host())) {
             return "host " + v.host() + " of VM " + v.spec().name() + " is not reachable";

@@ -372,7 +372,7 @@ public final class Orchestrator extends AbstractBehavior<Command> {
             if (v.placement() != OrchestratorProtocol.Placement.LOST || v.spec().ha() != VmSpec.HaPolicy.RESTART) {
                 continue;
             }
-            io.ferryvm.numa.Fit fit = placement.placeNew(v.spec());
+            io.ferryvm.numa.Fit fit = placement.placeNewLike(v.spec(), m.deadHost()); // a host that can run its kind of guest
             if (!(fit instanceof io.ferryvm.numa.Placement target)) {
                 getContext().getLog().error("HA restart of {}: no host fits ({})", v.spec().name(), fit);
                 continue;

@@ -65,6 +65,10 @@ public final class Placements {
     private final Set<String> hosts = new HashSet<>();
     /** VMs placed here but not yet reported by their host (a define or a migration in flight). */
     private final Map<UUID, String> pending = new HashMap<>();
+    /** Each host's hypervisor ("builtin", "qemu"): a guest moves only between hosts of the same one. */
+    private final Map<String, String> hypervisors = new HashMap<>();
+    /** Whether each host takes placements, as its reports say (not draining, up). */
+    private final Map<String, Boolean> enabled = new HashMap<>();
 
     /** The engine-core placer each node's host uses. */
     public static Placer hostPlacer(HostInventory inventory) {
@@ -77,6 +81,8 @@ public final class Placements {
             scheduler.addHost(HostTopology.from(s.inventory(), HostTopology.Reserve.NONE));
         }
         scheduler.setEnabled(s.host(), !s.draining());
+        enabled.put(s.host(), !s.draining());
+        hypervisors.put(s.host(), s.hypervisor());
         Set<UUID> active = new HashSet<>();
         for (VmRecord r : s.vms()) {
             UUID id = r.spec().id();
@@ -106,6 +112,7 @@ public final class Placements {
     void hostDown(String host) {
         if (hosts.contains(host)) {
             scheduler.setEnabled(host, false);
+            enabled.put(host, false);
             for (io.ferryvm.numa.Placement p : List.copyOf(scheduler.state(host).placements())) {
                 scheduler.release(p.vm());
             }
@@ -120,6 +127,11 @@ public final class Placements {
             pending.put(spec.id(), p.host());
         }
         return f;
+    }
+
+    /** As {@link #placeNew}, among the hosts of host's hypervisor: an HA restart of a guest lost with host. */
+    Fit placeNewLike(VmSpec spec, String host) {
+        return sameHypervisorAs(host, () -> placeNew(spec));
     }
 
     /** Reserves a named host for a new VM. */
@@ -146,7 +158,7 @@ public final class Placements {
         if (scheduler.hostOf(spec.id()).isEmpty()) {
             safe(() -> scheduler.placeOn(VmRequest.of(spec), from)); // not recorded yet (a report is on its way)
         }
-        Fit f = timed("migration", () -> safe(() -> scheduler.move(spec.id(), to)));
+        Fit f = timed("migration", () -> sameHypervisorAs(from, () -> safe(() -> scheduler.move(spec.id(), to))));
         if (f instanceof Placement p) {
             pending.put(spec.id(), p.host());
         }
@@ -166,7 +178,9 @@ public final class Placements {
         if (!hosts.contains(host)) {
             return out;
         }
-        for (io.ferryvm.numa.Move m : new Evacuation(scheduler.config()).plan(scheduler.snapshot(), host).moves()) {
+        List<io.ferryvm.numa.Move> moves = sameHypervisorAs(host,
+                () -> new Evacuation(scheduler.config()).plan(scheduler.snapshot(), host).moves());
+        for (io.ferryvm.numa.Move m : moves) {
             out.add(new Move(m.vm(), m.to()));
         }
         return out;
@@ -176,9 +190,37 @@ public final class Placements {
     List<Move> rebalancePlan(int max) {
         List<Move> out = new ArrayList<>();
         for (io.ferryvm.numa.Move m : new Rebalancer(scheduler.config(), 1L << 20).plan(scheduler.snapshot(), max).moves()) {
-            out.add(new Move(m.vm(), m.to()));
+            String from = scheduler.hostOf(m.vm()).orElse(null);
+            if (from == null || hypervisorOf(from).equals(hypervisorOf(m.to()))) {
+                out.add(new Move(m.vm(), m.to())); // never across hypervisors: neither could run the other's guest
+            }
         }
         return out;
+    }
+
+    /** A host's hypervisor, as its reports say (built-in until one arrived). */
+    String hypervisorOf(String host) {
+        return hypervisors.getOrDefault(host, io.ferryvm.core.HypervisorDriver.BUILTIN);
+    }
+
+    /**
+     * Runs a decision with only the hosts of host's hypervisor taking placements: a QEMU guest can move only
+     * to another QEMU host, a built-in one only to a built-in host.
+     */
+    private <T> T sameHypervisorAs(String host, java.util.function.Supplier<T> decision) {
+        String mine = hypervisorOf(host);
+        List<String> off = new ArrayList<>();
+        for (Map.Entry<String, Boolean> e : enabled.entrySet()) {
+            if (e.getValue() && !hypervisorOf(e.getKey()).equals(mine)) {
+                scheduler.setEnabled(e.getKey(), false);
+                off.add(e.getKey());
+            }
+        }
+        try {
+            return decision.get();
+        } finally {
+            off.forEach(h -> scheduler.setEnabled(h, true));
+        }
     }
 
     /** The host the ledger has a VM on. */

@@ -65,7 +65,11 @@ final class WireRegistry {
             // the replicated VM directory
             OrchestratorProtocol.DirectoryRecord.class,
             // a planned stop of the whole cluster
-            OrchestratorProtocol.ClusterStopping.class);
+            OrchestratorProtocol.ClusterStopping.class,
+            // migrations of a hypervisor driver's guests
+            AgentProtocol.DriverPrepareIn.class, AgentProtocol.DriverPostcopyIn.class, AgentProtocol.DriverFinishIn.class,
+            AgentProtocol.DriverAbortIn.class, AgentProtocol.DriverAnswer.class,
+            io.ferryvm.migration.HypervisorMigration.Options.class, io.ferryvm.migration.HypervisorMigration.Options.Mode.class);
 
     private WireRegistry() {}
 
