@@ -251,7 +251,7 @@ public final class QemuDriver implements HypervisorDriver, HypervisorMigration {
                 new QemuCommandLine.Launch(sock, dir.resolve("serial.log"), accelerator, incoming, true));
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(sock));
-            Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
+            Process p = launch(argv, dir.resolve("qemu.log"));
             SocketChannel ch = acceptOrExit(server, p, spec, dir);
             QmpClient qmp;
             try {
@@ -285,6 +285,36 @@ public final class QemuDriver implements HypervisorDriver, HypervisorMigration {
             }
         }
     }
+
+    /**
+     * A QEMU process must not outlive its node: nothing would reattach to it, and the cluster may restart
+     * the guest elsewhere on the same disks. The shutdown hook covers an orderly exit; for SIGKILL or a crash
+     * QEMU runs under {@code setpriv --pdeathsig KILL} (util-linux), which the kernel fires when the thread
+     * that forked it exits. So every QEMU is forked from one launcher thread that lives as long as the JVM,
+     * never from a pool thread that may retire.
+     */
+    private static Process launch(List<String> argv, Path log) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>();
+        if (Files.isExecutable(SETPRIV)) {
+            cmd.addAll(List.of(SETPRIV.toString(), "--pdeathsig", "KILL", "--"));
+        }
+        cmd.addAll(argv);
+        try {
+            return LAUNCHER.submit(() -> new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start()).get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting QEMU");
+        }
+    }
+
+    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+    private static final java.util.concurrent.ExecutorService LAUNCHER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "qemu-launcher");
+        t.setDaemon(true);
+        return t;
+    });
 
     private SocketChannel acceptOrExit(ServerSocketChannel server, Process p, VmSpec spec, Path dir) throws IOException {
         CompletableFuture<SocketChannel> accepted = new CompletableFuture<>();

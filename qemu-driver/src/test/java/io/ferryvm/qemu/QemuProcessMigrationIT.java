@@ -87,6 +87,21 @@ class QemuProcessMigrationIT {
         assertTrue(check.startsWith("CHECK ok rebooted=false"), check);
     }
 
+    /**
+     * A Ferry host killed with SIGKILL (no shutdown hook) takes its QEMU guests with it: nothing would
+     * reattach to an orphan, and the cluster may restart the guest elsewhere on the same disks.
+     */
+    @Test
+    void aKilledHostTakesItsQemuWithIt() throws InterruptedException {
+        targetHost = TargetHostProcess.start(runDir.resolve("host-b"), guest, source, true);
+        long qemuPid = Long.parseLong(targetHost.status().split(" ")[2]);
+        ProcessHandle qemu = ProcessHandle.of(qemuPid).orElseThrow();
+        assertTrue(qemu.info().command().orElse("").contains("qemu-system"), "the target host's incoming QEMU: " + qemu.info());
+        targetHost.killNine();
+        await().atMost(Duration.ofSeconds(30)).until(() -> !qemu.isAlive());
+        assertEquals("running", source.runState(), "the source host is another process and keeps its guest");
+    }
+
     @Test
     void cancelMidMigrationIntoAnotherProcessLeavesTheSourceRunning() {
         // 300 kB/s through the tunnel for ~40 MB of walked pages: still copying when it is cancelled.

@@ -105,6 +105,12 @@ final class TargetHostProcess implements HypervisorMigration.Target, AutoCloseab
         }
     }
 
+    /** Kills the target host's JVM with SIGKILL (no shutdown hook runs) and waits for it to be gone. */
+    void killNine() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
     /** "STATUS <VmStatus> <qemu pid>" of the target guest. */
     String status() {
         return command("STATUS", "STATUS");
