@@ -50,7 +50,10 @@ import java.util.stream.Stream;
  * with QEMU's page-walk rule after every migration. Each row is the median of --runs runs by total time
  * (every run's log line is printed). Never run by mvn verify.
  *
- * <pre>java -cp bench/target/benchmarks.jar io.ferryvm.bench.qemu.QemuMigrationBench [--walk-mib 64] [--accel tcg] [--downtime-ms 1000] [--runs 3]</pre>
+ * <pre>java -cp bench/target/benchmarks.jar io.ferryvm.bench.qemu.QemuMigrationBench [--walk-mib 64] [--accel tcg] [--downtime-ms 1000] [--runs 3]
+ *     [--caps 0,1g] [--workloads sparse,random] [--timeout-s 180] [--max-iterations 30]</pre>
+ * Caps are link rates in bits per second with a k/m/g suffix (0 = none). A migration that does not end
+ * within the timeout (QEMU) or the iteration bound (built-in) is a row marked failed, not an abort.
  */
 public final class QemuMigrationBench {
     private static final long GBIT = 125_000_000L;
@@ -62,13 +65,22 @@ public final class QemuMigrationBench {
         Accelerator accel = Accelerator.TCG;
         long downtimeMs = 1000;
         int runs = 3;
+        List<Long> caps = List.of(0L, GBIT);
+        List<String> workloads = List.of("sparse", "random");
+        Duration timeout = Duration.ofMinutes(3);
+        int maxIterations = MigrationRequest.defaults().maxIterations();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--walk-mib" -> walkMib = Long.parseLong(args[++i]);
                 case "--accel" -> accel = Accelerator.valueOf(args[++i].toUpperCase(Locale.ROOT));
                 case "--downtime-ms" -> downtimeMs = Long.parseLong(args[++i]);
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("usage: QemuMigrationBench [--walk-mib N] [--accel tcg|kvm|auto] [--downtime-ms N] [--runs N]");
+                case "--caps" -> caps = java.util.Arrays.stream(args[++i].split(",")).map(QemuMigrationBench::linkRate).toList();
+                case "--workloads" -> workloads = List.of(args[++i].split(","));
+                case "--timeout-s" -> timeout = Duration.ofSeconds(Long.parseLong(args[++i]));
+                case "--max-iterations" -> maxIterations = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("usage: QemuMigrationBench [--walk-mib N] [--accel tcg|kvm|auto] [--downtime-ms N] "
+                        + "[--runs N] [--caps 0,1g,100m] [--workloads sparse,random] [--timeout-s N] [--max-iterations N]");
             }
         }
         QemuConfig probe = QemuConfig.defaults(Path.of("."));
@@ -84,10 +96,10 @@ public final class QemuMigrationBench {
         System.out.printf(Locale.ROOT, "QEMU migration bench: guest %d MiB, walker over %d MiB, %s, downtime limit %d ms, median of %d runs by total time%n",
                 memory >> 20, walkMib, accel, downtimeMs, runs);
         try {
-            for (String workload : List.of("sparse", "random")) {
+            for (String workload : workloads) {
                 boolean random = workload.equals("random");
                 PageWalkGuest guest = PageWalkGuest.build(dir.resolve(workload), start, end, random);
-                for (long cap : new long[] {0, GBIT}) {
+                for (long cap : caps) {
                     // (c) walks at the rate the QEMU walker reached just now: TCG's speed moves with the machine's load.
                     double qemuRate = qemuDirtyRate(dir, accel, guest, memory);
                     System.out.printf(Locale.ROOT, "  QEMU walker (%s): %.0f MiB/s of page writes%n", workload, qemuRate);
@@ -97,7 +109,7 @@ public final class QemuMigrationBench {
                             QemuMigrationOptions.direct().withMultifd(2).withMaxBandwidth(cap),
                             QemuMigrationOptions.tunnelled().withLz4(false).withTunnelRateLimit(cap),
                             QemuMigrationOptions.tunnelled().withTunnelRateLimit(cap))) {
-                        o = o.withDowntimeLimit(limit).withTimeout(Duration.ofMinutes(3));
+                        o = o.withDowntimeLimit(limit).withTimeout(timeout);
                         List<QemuMigrationReport> all = new ArrayList<>();
                         for (int k = 0; k < runs; k++) {
                             QemuMigrationReport one = migrate(dir, accel, guest, memory, o);
@@ -114,7 +126,8 @@ public final class QemuMigrationBench {
                     for (Map.Entry<String, MigrationRequest> b : Map.of("builtin+lz4 2ch", MigrationRequest.defaults(),
                             "builtin(raw) 1ch", MigrationRequest.defaults().withChannels(1).withCompression(Compression.NONE)).entrySet()
                             .stream().sorted(Map.Entry.comparingByKey()).toList()) {
-                        MigrationRequest req = b.getValue().withDowntimeLimit(limit).withBandwidth(cap).withTimeout(Duration.ofMinutes(3));
+                        MigrationRequest req = b.getValue().withDowntimeLimit(limit).withBandwidth(cap).withTimeout(Duration.ofMinutes(3))
+                                .withMaxIterations(maxIterations);
                         List<BuiltinRun> all = new ArrayList<>();
                         for (int k = 0; k < runs; k++) {
                             BuiltinRun one = migrateBuiltin(dir, start, end, memory, random, qemuRate, req);
@@ -124,7 +137,8 @@ public final class QemuMigrationBench {
                         all.sort(Comparator.comparing(x -> x.report().total()));
                         rows.add(builtinRow(b.getKey(), all.get(all.size() / 2), base));
                     }
-                    System.out.printf(Locale.ROOT, "%n%s workload, %s:%n", workload, cap == 0 ? "loopback, no cap" : "1 Gbit/s cap");
+                    System.out.printf(Locale.ROOT, "%n%s workload, %s:%n", workload, cap == 0 ? "loopback, no cap"
+                            : String.format(Locale.ROOT, "%s cap (%d B/s)", cap % GBIT == 0 ? cap / GBIT + " Gbit/s" : cap * 8 / 1_000_000 + " Mbit/s", cap));
                     System.out.printf(Locale.ROOT, "%-22s %10s %12s %12s %14s %9s %9s %12s %7s%n", "mode", "total ms", "qemu dt ms",
                             "ferry dt ms", "wire MB", "time x", "wire x", "dirty MiB/s", "check");
                     rows.forEach(c -> System.out.printf(Locale.ROOT, "%-22s %10s %12s %12s %14s %9s %9s %12s %7s%n", (Object[]) c));
@@ -148,7 +162,15 @@ public final class QemuMigrationBench {
                 QemuDriver b = new QemuDriver(new QemuConfig(QemuConfig.locateBinary(), run.resolve("b"), accel, Duration.ofSeconds(60), null))) {
             QemuGuest src = a.launch(spec, Binding.NONE);
             waitFor(src, PageWalkGuest.BANNER + "\nB");
-            QemuMigrationReport r = QemuMigration.run(src, b, Binding.NONE, o);
+            long started = System.nanoTime();
+            QemuMigrationReport r;
+            try {
+                r = QemuMigration.run(src, b, Binding.NONE, o);
+            } catch (io.ferryvm.qemu.QemuException e) {
+                // Did not converge within the timeout (or failed): a row that says so; the source kept the guest.
+                return new QemuMigrationReport(o.label(), "failed", Duration.ofNanos(System.nanoTime() - started), -1, -1, 0, 0, 0, 0,
+                        e.getMessage());
+            }
             QemuGuest dst = b.guest(spec.id());
             dst.pause();
             Path dump = run.resolve("walk.mem");
@@ -175,12 +197,40 @@ public final class QemuMigrationBench {
         }
     }
 
+    /** x against the direct baseline; "-" when the baseline did not complete (no figure to compare with). */
+    private static String ratio(String format, long x, long base) {
+        return base > 0 ? String.format(Locale.ROOT, format, x / (double) base) : "-";
+    }
+
+    /** "0" (none), "1g", "100m", "500k": bits per second, as bytes per second. */
+    static long linkRate(String s) {
+        String t = s.strip().toLowerCase(Locale.ROOT);
+        long unit = switch (t.isEmpty() ? ' ' : t.charAt(t.length() - 1)) {
+            case 'g' -> 1_000_000_000L;
+            case 'm' -> 1_000_000L;
+            case 'k' -> 1_000L;
+            default -> 1L;
+        };
+        String digits = unit == 1 ? t : t.substring(0, t.length() - 1);
+        long bits = Long.parseLong(digits) * unit;
+        if (bits < 0 || bits > 0 && bits < 8_000) {
+            throw new IllegalArgumentException("cap " + s + ": 0 (none) or at least 8k (bits per second)");
+        }
+        return bits / 8;
+    }
+
     private static String[] row(QemuMigrationReport r, QemuMigrationReport base, double dirtyRate) {
+        if (!r.succeeded()) {
+            String why = r.failure() == null ? r.outcome() : r.failure();
+            return new String[] {r.mode() + (r.mode().startsWith("tunnelled") && !r.mode().contains("lz4") ? "(raw)" : ""),
+                    ">" + r.total().toMillis(), "-", "-", "-", "-", "-", String.format(Locale.ROOT, "%.0f", dirtyRate),
+                    why.contains("timed out") || why.contains("within") ? "timeout" : "failed"};
+        }
         return new String[] {r.mode() + (r.mode().startsWith("tunnelled") && !r.mode().contains("lz4") ? "(raw)" : ""),
                 Long.toString(r.total().toMillis()), Long.toString(r.qemuDowntimeMs()), Long.toString(r.downtimeMs()),
                 String.format(Locale.ROOT, "%.1f", r.wireBytes() / 1e6),
-                String.format(Locale.ROOT, "%.2f", r.total().toNanos() / (double) base.total().toNanos()),
-                String.format(Locale.ROOT, "%.3f", r.wireBytes() / (double) base.wireBytes()), String.format(Locale.ROOT, "%.0f", dirtyRate), "ok"};
+                ratio("%.2f", r.total().toNanos(), base.succeeded() ? base.total().toNanos() : 0),
+                ratio("%.3f", r.wireBytes(), base.wireBytes()), String.format(Locale.ROOT, "%.0f", dirtyRate), "ok"};
     }
 
     private static String[] builtinRow(String label, BuiltinRun run, QemuMigrationReport base) {
@@ -188,8 +238,8 @@ public final class QemuMigrationBench {
         boolean ok = r.outcome() == MigrationReport.Outcome.SUCCEEDED;
         return new String[] {label, Long.toString(r.total().toMillis()), "-",
                 String.format(Locale.ROOT, "%.0f", r.downtime().toNanos() / 1e6), String.format(Locale.ROOT, "%.1f", r.wireBytes() / 1e6),
-                String.format(Locale.ROOT, "%.2f", r.total().toNanos() / (double) base.total().toNanos()),
-                String.format(Locale.ROOT, "%.3f", r.wireBytes() / (double) base.wireBytes()), String.format(Locale.ROOT, "%.0f", run.dirtyRate()),
+                ratio("%.2f", r.total().toNanos(), base.succeeded() ? base.total().toNanos() : 0),
+                ratio("%.3f", r.wireBytes(), base.wireBytes()), String.format(Locale.ROOT, "%.0f", run.dirtyRate()),
                 // the migration module checks every page's digest on the target before the guest runs there
                 ok ? "digest" : r.outcome().toString()};
     }
