@@ -43,13 +43,13 @@ class QemuNodeTest {
     }
 
     @Test
-    void aQemuNodeRunsItsGuestsAsQemuProcessesReportedThroughTheVmViews() {
+    void aQemuNodeRunsItsGuestsAsQemuProcessesReportedThroughTheVmViews() throws Exception {
         assumeTrue(QemuConfig.locateBinary().toFile().canExecute(), "qemu-system-x86_64 not installed: QEMU node test skipped");
         assumeTrue(PageWalkGuest.toolsInstalled(), "as/ld (binutils) not installed: QEMU node test skipped");
         PageWalkGuest guest = PageWalkGuest.build(dir.resolve("guest"), 1L << 20, 8L << 20);
         int port = EmbeddedCluster.freePort();
         NodeConfig config = new NodeConfig("q1", "127.0.0.1", port, List.of("127.0.0.1:" + port), dir.resolve("q1"),
-                EmbeddedCluster.defaultTopology("q1"), "127.0.0.1", 0, Duration.ofSeconds(7), Duration.ofSeconds(2), false)
+                EmbeddedCluster.defaultTopology("q1"), "127.0.0.1", EmbeddedCluster.freePort(), Duration.ofSeconds(7), Duration.ofSeconds(2), false)
                 .withHypervisor("qemu");
         // TCG like every QEMU test here: this machine's /dev/kvm may be a nested module slower than TCG
         System.setProperty("ferry.qemu.accel", "tcg");
@@ -83,6 +83,21 @@ class QemuNodeTest {
             assertEquals(VmStatus.RUNNING, act(api, AgentProtocol.Op.START).vm().info().status());
             assertEquals(VmStatus.STOPPED, act(api, AgentProtocol.Op.STOP).vm().info().status());
             assertTrue(act(api, AgentProtocol.Op.UNDEFINE).ok());
+
+            // The guest's disk as an OVA (streamOptimized VMDK), uploaded through the REST API to this qemu
+            // node: imported, defined, started as a QEMU guest, and it boots to its banner.
+            io.ferryvm.ovf.OvfExporter.Result ova = io.ferryvm.qemu.OvaExchange.exportOva(spec, dir.resolve("walker.ova"),
+                    io.ferryvm.ovf.OvfExporter.Target.VMWARE, dir.resolve("scratch"));
+            assertTrue(ova.members().stream().anyMatch(m -> m.endsWith(".vmdk")), ova.members().toString());
+            java.net.http.HttpResponse<String> up = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(node.apiUrl() + "/api/vms/import/upload?name=walker.ova&start=true&host=q1"))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofFile(dir.resolve("walker.ova"))).timeout(Duration.ofMinutes(2)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertTrue(up.statusCode() / 100 == 2, up.statusCode() + " " + up.body());
+            await().atMost(Duration.ofSeconds(60)).until(() -> view(api).info().status() == VmStatus.RUNNING
+                    && view(api).info().serialTail().contains(PageWalkGuest.BANNER));
+            assertEquals("qemu", view(api).info().program());
+            assertEquals(VmStatus.STOPPED, act(api, AgentProtocol.Op.STOP).vm().info().status());
         }
         assertTrue(ProcessHandle.current().children().noneMatch(p -> p.info().command().orElse("").contains("qemu-system")),
                 "no QEMU process outlives the node");
