@@ -109,17 +109,22 @@ public final class AgentProtocol {
     public record VmRecord(VmSpec spec, VmInfo info) implements WireMessage {}
 
     /** A host's report: sent on request and periodically to the orchestrator. */
+    /**
+     * hypervisor: what runs the host's guests ("builtin", "qemu"); accelerator: what runs guest code there,
+     * as the driver reports it ("kvm", "tcg"; "builtin" for the built-in hypervisor).
+     */
     public record HostStatus(String host, String address, HostInventory inventory, List<VmRecord> vms, boolean draining,
-            long reservedMemoryBytes, String hypervisor) implements WireMessage {
+            long reservedMemoryBytes, String hypervisor, String accelerator) implements WireMessage {
         public HostStatus {
             vms = List.copyOf(vms);
             hypervisor = hypervisor == null || hypervisor.isBlank() ? io.ferryvm.core.HypervisorDriver.BUILTIN : hypervisor;
+            accelerator = accelerator == null || accelerator.isBlank() ? hypervisor : accelerator;
         }
 
         /** A host on the built-in hypervisor. */
         public HostStatus(String host, String address, HostInventory inventory, List<VmRecord> vms, boolean draining,
                 long reservedMemoryBytes) {
-            this(host, address, inventory, vms, draining, reservedMemoryBytes, null);
+            this(host, address, inventory, vms, draining, reservedMemoryBytes, null, null);
         }
     }
 

@@ -384,7 +384,8 @@ public final class HostAgent extends AbstractBehavior<Command> {
             }
         }
         return new HostStatus(host.name(), address, host.inventory(), vms, state.draining(), reserved,
-                guests == null ? io.ferryvm.core.HypervisorDriver.BUILTIN : guests.driverName());
+                guests == null ? io.ferryvm.core.HypervisorDriver.BUILTIN : guests.driverName(),
+                guests == null ? io.ferryvm.core.HypervisorDriver.BUILTIN : guests.driver().accelerator());
     }
 
     private void report() {

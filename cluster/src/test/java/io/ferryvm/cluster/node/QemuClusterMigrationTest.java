@@ -72,7 +72,8 @@ class QemuClusterMigrationTest {
         try (FerryNode n1 = FerryNode.start(c1); FerryNode n2 = FerryNode.start(c2)) {
             ClusterApi api = n1.api();
             await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> get(api.hosts()).hosts().stream()
-                    .filter(h -> h.up() && h.status() != null && "qemu".equals(h.status().hypervisor())).count() == 2);
+                    .filter(h -> h.up() && h.status() != null && "qemu".equals(h.status().hypervisor())
+                            && "tcg".equals(h.status().accelerator())).count() == 2); // each host reports what runs guest code
             VmSpec spec = new VmSpec(UUID.randomUUID(), "walker", 1, 32L << 20, new Workload.Idle(), null,
                     List.of(new DiskSpec("boot", guest.disk().toString(), 1 << 20, "raw", "virtio", false)), List.of(), null, "other", null);
             OrchestratorProtocol.Result defined = get(api.define(spec, "q1", true));

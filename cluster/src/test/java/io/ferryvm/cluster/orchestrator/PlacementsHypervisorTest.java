@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class PlacementsHypervisorTest {
     private static HostStatus host(String name, String hypervisor, int cores, VmRecord... vms) {
         return new HostStatus(name, "pekko://ferry@127.0.0.1:" + (2550 + Math.abs(name.hashCode() % 100)),
-                HostInventory.declared(name, 1, cores, 1, 8L << 30), List.of(vms), false, 0, hypervisor);
+                HostInventory.declared(name, 1, cores, 1, 8L << 30), List.of(vms), false, 0, hypervisor, null);
     }
 
     @Test
@@ -43,7 +43,7 @@ class PlacementsHypervisorTest {
 
         // With the only other QEMU host disabled (draining), there is nowhere for the QEMU guest to go.
         p.migrationFailed(q, "qemu1");
-        HostStatus drained = new HostStatus("qemu2", "x", HostInventory.declared("qemu2", 1, 4, 1, 8L << 30), List.of(), true, 0, "qemu");
+        HostStatus drained = new HostStatus("qemu2", "x", HostInventory.declared("qemu2", 1, 4, 1, 8L << 30), List.of(), true, 0, "qemu", "tcg");
         p.hostReported(drained, d);
         assertFalse(p.moveTo(q, "qemu1", null) instanceof Placement, "no built-in host takes a QEMU guest");
         // ... and the built-in hosts still take placements afterwards.

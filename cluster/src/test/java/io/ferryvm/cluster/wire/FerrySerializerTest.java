@@ -90,7 +90,15 @@ class FerrySerializerTest {
                         2.5, 40, 30), null),
                 new ClusterEvent.Migration(null, new MigrationSummary(UUID.randomUUID(), spec.id(), "web", "h1", "h2", true, "", 1, 2, 3,
                         4, 5, 6, 7, 8, 9, Map.of("lz4", 10L), 0.5, 1.0, 2.0, 30, 0)),
-                new AgentProtocol.GuestCheck(spec.id(), true, "ok", 42, new long[] {1, 2}));
+                new AgentProtocol.GuestCheck(spec.id(), true, "ok", 42, new long[] {1, 2}),
+                new AgentProtocol.HostStatus("q1", "pekko://ferry@127.0.0.1:2552", inv, List.of(), true, 0, "qemu", "tcg"),
+                new OrchestratorProtocol.Migrate("web", "h2", MigrationOptions.DEFAULT.withHypervisorMode("direct"),
+                        kit.createTestProbe(OrchestratorProtocol.MigrationAccepted.class).getRef()),
+                new AgentProtocol.DriverPrepareIn(UUID.randomUUID(), spec, new io.ferryvm.migration.HypervisorMigration.Options(
+                        io.ferryvm.migration.HypervisorMigration.Options.Mode.TUNNELLED, true, Duration.ofMillis(300), 125_000_000L, 0,
+                        true, false, 0, Duration.ofMinutes(5)), kit.createTestProbe(AgentProtocol.DriverAnswer.class).getRef()),
+                new AgentProtocol.DriverFinishIn(UUID.randomUUID(), true, kit.createTestProbe(AgentProtocol.DriverAnswer.class).getRef()),
+                new AgentProtocol.DriverAnswer(true, "", null, new Endpoint("tcp", "127.0.0.1:4001"), "00ff", -1, false));
         for (Object m : messages) {
             Object back = roundTrip(m);
             if (m instanceof AgentProtocol.GuestCheck g) {
