@@ -49,8 +49,8 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  *
  * <p>Host memory temperature. Each row's target backs fresh host memory while it receives, and on a VM whose
  * hypervisor takes freed memory back (virtio-balloon free page reporting, as on the machine of the README's
- * figures) that costs 10-30x more when the pages were freed more than a few seconds ago: 0.06 s per GiB
- * warm against 0.6-2 s cold. Which one a row gets depends on what the rows before it freed and when, so
+ * figures) that costs far more when the pages were freed more than a few seconds ago: 0.05-0.07 s per GiB
+ * warm against 0.3-3.5 s cold. Which one a row gets depends on what the rows before it freed and when, so
  * every row prints a probe taken just before its migration ("backing ms/GiB": 64 MiB of fresh memory
  * populated and freed), {@code settle=5} makes every row start cold, as a fresh target host does, and
  * {@code prewarm} backs and frees as much memory as the guest has just before each migration, so the target
