@@ -57,6 +57,7 @@ final class PageEncoder implements AutoCloseable {
     private int skipped;
     private int lastZeros;
     private long untouchedPages;
+    private long lz4Attempts;
 
     PageEncoder(GuestMemory memory, Compression compression, long xorCacheBytes, Sink sink) {
         this.memory = memory;
@@ -148,7 +149,11 @@ final class PageEncoder implements AutoCloseable {
     }
 
     private boolean tryCompress() {
-        return incompressible < STREAK || ++skipped % SKIP == 0;
+        boolean attempt = incompressible < STREAK || ++skipped % SKIP == 0;
+        if (attempt) {
+            lz4Attempts++;
+        }
+        return attempt;
     }
 
     private LZ4Compressor compressor() {
@@ -255,6 +260,11 @@ final class PageEncoder implements AutoCloseable {
     /** Pages sent as zero pages without being read: the host never backed them. */
     long untouchedPages() {
         return untouchedPages;
+    }
+
+    /** Pages LZ4 was run on (XOR-delta attempts not counted): after a streak of incompressible pages, few. */
+    long lz4Attempts() {
+        return lz4Attempts;
     }
 
     long xorHits() {

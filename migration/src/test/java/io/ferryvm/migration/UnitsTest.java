@@ -69,6 +69,41 @@ class UnitsTest {
         }
     }
 
+    /**
+     * Random data costs LZ4 almost nothing: after 64 incompressible pages in a row only one page in 16 is
+     * tried, until a tried page shrinks; from then on every page is tried again.
+     */
+    @Test
+    void afterAStreakOfIncompressiblePagesLz4IsTriedOnOnePageInSixteenUntilOneShrinks() throws Exception {
+        SplittableRandom r = new SplittableRandom(11);
+        try (GuestMemory src = GuestMemory.allocate(1 << 20)) {
+            byte[] page = new byte[4096];
+            for (long p = 0; p < 224; p++) {
+                r.nextBytes(page);
+                src.writePage(p, page, 0);
+            }
+            byte[] text = "mov rax, [rip+0x10]\n".repeat(300).substring(0, 4096).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            for (long p = 224; p < 256; p++) {
+                src.writePage(p, text, 0);
+            }
+            PageEncoder enc = new PageEncoder(src, Compression.LZ4, 0, b -> b.position(b.limit()));
+            for (long p = 0; p < 224; p++) {
+                assertEquals(CodecId.RAW, enc.encode(p, false, false), "page " + p);
+            }
+            assertEquals(64 + 160 / 16, enc.lz4Attempts(), "64 tries, then every 16th of the next 160 pages");
+            // Compressible again from page 224, but only the next tried page (the 176th after the streak) notices.
+            for (long p = 224; p < 239; p++) {
+                assertEquals(CodecId.RAW, enc.encode(p, false, false), "page " + p + " is not tried");
+            }
+            assertEquals(CodecId.LZ4, enc.encode(239, false, false));
+            for (long p = 240; p < 256; p++) {
+                assertEquals(CodecId.LZ4, enc.encode(p, false, false), "page " + p + ": every page is tried again");
+            }
+            assertEquals(64 + 11 + 16, enc.lz4Attempts());
+            enc.close();
+        }
+    }
+
     @Test
     void theRateLimiterLetsABurstThroughThenMakesWritersWait() {
         ManualTicker t = new ManualTicker();

@@ -7,6 +7,7 @@ import io.ferryvm.core.guest.Workload;
 import io.ferryvm.core.host.HostInventory;
 import io.ferryvm.core.machine.GuestMemory;
 import io.ferryvm.core.machine.Machine;
+import io.ferryvm.core.machine.MemoryPolicy;
 import io.ferryvm.migration.Compression;
 import io.ferryvm.migration.Failpoints;
 import io.ferryvm.migration.MigrationListener;
@@ -43,7 +44,19 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * <p>Arguments: scenario names to run (default: all), e.g. {@code idle-1g random-1g pagewalk}; {@code quick}
  * runs only the 1 GiB guests; {@code unlimited} or {@code capped} only that link; {@code variant=post-copy}
  * only variants whose name contains that text; {@code repeat=N} each row N times; {@code nolimits} skips
- * the physical-limit measurements; {@code events} prints the progress event of every iteration.
+ * the physical-limit measurements; {@code events} prints the progress event of every iteration;
+ * {@code settle=S} waits S seconds just before each migration (see below).
+ *
+ * <p>Host memory temperature. Each row's target backs fresh host memory while it receives, and on a VM whose
+ * hypervisor takes freed memory back (virtio-balloon free page reporting, as on the machine of the README's
+ * figures) that costs far more when the pages were freed more than a few seconds ago: 0.05-0.07 s per GiB
+ * warm against 0.3-3.5 s cold. Which one a row gets depends on what the rows before it freed and when, so
+ * every row prints a probe taken just before its migration ("backing ms/GiB": 64 MiB of fresh memory
+ * populated and freed), {@code settle=5} makes every row start cold, as a fresh target host does, and
+ * {@code prewarm} backs and frees as much memory as the guest has just before each migration, so the target
+ * backs warm memory (the nearest this process gets to QEMU's pre-allocated destination). "cpu ms" is the
+ * CPU time of this whole process during the migration (both hosts; time the hypervisor below spends
+ * backing a page counts, the vCPU waits for it): less sensitive to other processes than wall time.
  */
 public final class MigrationBench {
     private static final long GIB = 1L << 30;
@@ -51,10 +64,12 @@ public final class MigrationBench {
     private static final long CAP = 128 * MIB;
 
     private static boolean EVENTS;
+    private static long SETTLE_MS;
+    private static boolean PREWARM;
 
     record Scenario(String name, long memory, Workload workload, long fillPages) {}
 
-    record Row(String scenario, String cap, String variant, MigrationReport r) {}
+    record Row(String scenario, String cap, String variant, MigrationReport r, double backingMsPerGib, long cpuMs) {}
 
     public static void main(String[] args) throws Exception {
         List<String> only = Arrays.asList(args);
@@ -64,6 +79,8 @@ public final class MigrationBench {
         System.out.println("# Ferry migration benchmark, " + Runtime.getRuntime().availableProcessors() + " cores, "
                 + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         EVENTS = only.contains("events");
+        PREWARM = only.contains("prewarm");
+        SETTLE_MS = only.stream().filter(a -> a.startsWith("settle=")).map(a -> (long) (Double.parseDouble(a.substring(7)) * 1000)).findFirst().orElse(0L);
         int repeat = only.stream().filter(a -> a.startsWith("repeat=")).map(a -> Integer.parseInt(a.substring(7))).findFirst().orElse(1);
         List<String> variants = only.stream().filter(a -> a.startsWith("variant=")).map(a -> a.substring(8)).toList();
         if (!only.contains("nolimits")) {
@@ -117,16 +134,16 @@ public final class MigrationBench {
             }
         }
         System.out.println();
-        System.out.println("| guest | link | variant | outcome | total ms | transfer ms | downtime src ms | downtime dst ms | iter | wire MB | guest GB/s |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+        System.out.println("| guest | link | variant | outcome | total ms | transfer ms | downtime src ms | downtime dst ms | iter | wire MB | guest GB/s | backing ms/GiB | cpu ms |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (Row row : rows) {
             MigrationReport r = row.r();
             long transfer = r.total().minus(r.setup()).toMillis();
-            System.out.println(String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %.1f | %.1f | %d | %.1f | %.2f |", row.scenario(),
+            System.out.println(String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %.1f | %.1f | %d | %.1f | %.2f | %.0f | %d |", row.scenario(),
                     row.cap(), row.variant(), r.outcome() == MigrationReport.Outcome.SUCCEEDED ? r.mode() : r.outcome() + ": "
                             + (r.failure() == null ? "" : r.failure().describe()), r.total().toMillis(), transfer,
                     r.downtime().toNanos() / 1e6, r.targetDowntime().toNanos() / 1e6, r.iterations(), r.wireBytes() / 1e6,
-                    transfer == 0 ? 0 : r.memoryBytes() / (transfer / 1e3) / 1e9));
+                    transfer == 0 ? 0 : r.memoryBytes() / (transfer / 1e3) / 1e9, row.backingMsPerGib(), row.cpuMs()));
         }
     }
 
@@ -150,12 +167,39 @@ public final class MigrationBench {
             } else if (s.workload() instanceof Workload.PageWalk) {
                 waitSteps(m, 3 * 511 * 256); // a few passes over the range
             }
+            if (SETTLE_MS > 0) {
+                LockSupport.parkNanos(SETTLE_MS * 1_000_000L); // let the hypervisor take freed host memory back
+            }
+            if (PREWARM) {
+                try (GuestMemory warm = GuestMemory.allocate(s.memory(), MemoryPolicy.DEFAULT, false)) {
+                    warm.populate(0, warm.pageCount()); // freed just below: the target's backing reuses these pages
+                }
+            }
+            double backing = backingProbe();
+            long cpu0 = processCpuNanos();
             MigrationReport r = from.migrate(spec.id(), req, to);
-            System.out.println(s.name() + " " + cap + " " + variant + ": " + r.toLogLine());
-            return new Row(s.name(), cap, variant, r);
+            long cpuMs = (processCpuNanos() - cpu0) / 1_000_000;
+            System.out.println(s.name() + " " + cap + " " + variant + ": backing " + Math.round(backing) + " ms/GiB, cpu " + cpuMs + " ms, "
+                    + r.toLogLine());
+            return new Row(s.name(), cap, variant, r, backing, cpuMs);
         } finally {
             a.close();
             b.close();
+        }
+    }
+
+    private static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
+    }
+
+    /** Milliseconds per GiB to back fresh host memory now: 64 MiB populated (huge pages advised) and freed. */
+    private static double backingProbe() {
+        long size = 64 * MIB;
+        try (GuestMemory m = GuestMemory.allocate(size, MemoryPolicy.DEFAULT, false)) {
+            long t0 = System.nanoTime();
+            m.populate(0, m.pageCount());
+            return (System.nanoTime() - t0) / 1e6 * (GIB / (double) size);
         }
     }
 
