@@ -6,12 +6,8 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * A driver migration's target agent as the source reaches it: asks from the source's worker thread.
@@ -42,38 +38,21 @@ final class AskDriverTarget implements DriverMigrations.Remote {
     @Override
     public HypervisorMigration.Offer prepare(UUID migrationId, VmSpec spec, HypervisorMigration.Options options) {
         finishTimeout = options.timeout().plus(FINISH_MARGIN);
-        long deadline = System.nanoTime() + PREPARE.toNanos();
-        CompletableFuture<AgentProtocol.DriverAnswer> answer = new CompletableFuture<>();
+        AgentProtocol.DriverAnswer a;
         try {
-            while (true) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new IllegalStateException("the target did not answer prepare within " + PREPARE.toSeconds() + " s");
-                }
-                AskPattern.<AgentProtocol.Command, AgentProtocol.DriverAnswer>ask(target,
-                        r -> new AgentProtocol.DriverPrepareIn(migrationId, spec, options, r), Duration.ofNanos(left), system.scheduler())
-                        .toCompletableFuture().thenAccept(answer::complete);
-                try {
-                    CompletableFuture.anyOf(answer, targetGone).get(Math.min(TimeUnit.NANOSECONDS.toMillis(left),
-                            AskTargetControl.PREPARE_RESEND.toMillis()), TimeUnit.MILLISECONDS);
-                } catch (TimeoutException resend) {
-                    continue;
-                }
-                if (!answer.isDone()) {
-                    throw new IllegalStateException("the target's node left the cluster during prepare");
-                }
-                AgentProtocol.DriverAnswer a = answer.get();
-                if (!a.ok()) {
-                    throw new IllegalStateException(a.error());
-                }
-                return new HypervisorMigration.Offer(a.directUri(), a.tunnel(), a.token() == null ? null : HexFormat.of().parseHex(a.token()));
-            }
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("prepare on the target: " + e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted during prepare");
+            a = Asks.resending(target, r -> new AgentProtocol.DriverPrepareIn(migrationId, spec, options, r), PREPARE,
+                    AskTargetControl.PREPARE_RESEND, targetGone, system);
+        } catch (Asks.Unanswered e) {
+            throw new IllegalStateException(switch (e.why()) {
+                case TIMED_OUT -> "the target did not answer prepare within " + PREPARE.toSeconds() + " s";
+                case TARGET_GONE -> "the target's node left the cluster during prepare";
+                case INTERRUPTED -> "interrupted during prepare";
+            });
         }
+        if (!a.ok()) {
+            throw new IllegalStateException(a.error());
+        }
+        return new HypervisorMigration.Offer(a.directUri(), a.tunnel(), a.token() == null ? null : HexFormat.of().parseHex(a.token()));
     }
 
     @Override
@@ -105,14 +84,11 @@ final class AskDriverTarget implements DriverMigrations.Remote {
 
     private AgentProtocol.DriverAnswer ask(org.apache.pekko.japi.function.Function<ActorRef<AgentProtocol.DriverAnswer>, AgentProtocol.Command> msg,
             Duration t, String what) {
-        CompletableFuture<AgentProtocol.DriverAnswer> answer = AskPattern.ask(target, msg, t, system.scheduler()).toCompletableFuture();
         try {
-            return answer.get(t.toMillis() + 1000, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("the target did not answer " + what + " within " + t.toSeconds() + " s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted during " + what);
+            return Asks.once(target, msg, t, system);
+        } catch (Asks.Unanswered e) {
+            throw new IllegalStateException(e.why() == Asks.Why.INTERRUPTED ? "interrupted during " + what
+                    : "the target did not answer " + what + " within " + t.toSeconds() + " s");
         }
     }
 }

@@ -7,12 +7,8 @@ import io.ferryvm.migration.MigrationTarget;
 import io.ferryvm.migration.MigrationTicket;
 import java.time.Duration;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * The control plane to a migration's target host: asks to its agent, from the source's worker thread.
@@ -57,32 +53,14 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
      */
     private AgentProtocol.Prepared askResending(org.apache.pekko.japi.function.Function<ActorRef<AgentProtocol.Prepared>,
             AgentProtocol.Command> msg, Duration t) {
-        long deadline = System.nanoTime() + t.toNanos();
-        java.util.concurrent.CompletableFuture<AgentProtocol.Prepared> answer = new java.util.concurrent.CompletableFuture<>();
         try {
-            while (true) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new MigrationException(new MigrationFailure.TimedOut("prepare on the target", t));
-                }
-                AskPattern.ask(target, msg, Duration.ofNanos(left), system.scheduler()).toCompletableFuture()
-                        .thenAccept(answer::complete);
-                try {
-                    java.util.concurrent.CompletableFuture.anyOf(answer, targetGone)
-                            .get(Math.min(TimeUnit.NANOSECONDS.toMillis(left), PREPARE_RESEND.toMillis()), TimeUnit.MILLISECONDS);
-                } catch (TimeoutException resend) {
-                    continue;
-                }
-                if (!answer.isDone()) {
-                    throw new MigrationException(new MigrationFailure.PeerLost("target", "its node left the cluster during prepare"));
-                }
-                return answer.get();
-            }
-        } catch (ExecutionException e) {
-            throw new MigrationException(new MigrationFailure.TimedOut("prepare on the target", t));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new MigrationException(new MigrationFailure.Cancelled("interrupted during prepare"));
+            return Asks.resending(target, msg, t, PREPARE_RESEND, targetGone, system);
+        } catch (Asks.Unanswered e) {
+            throw new MigrationException(switch (e.why()) {
+                case TIMED_OUT -> new MigrationFailure.TimedOut("prepare on the target", t);
+                case TARGET_GONE -> new MigrationFailure.PeerLost("target", "its node left the cluster during prepare");
+                case INTERRUPTED -> new MigrationFailure.Cancelled("interrupted during prepare");
+            });
         }
     }
 
@@ -107,14 +85,11 @@ final class AskTargetControl implements MigrationAgent.TargetControl {
     }
 
     private <T> T ask(org.apache.pekko.japi.function.Function<ActorRef<T>, AgentProtocol.Command> msg, Duration t, String what) {
-        java.util.concurrent.CompletableFuture<T> answer = AskPattern.ask(target, msg, t, system.scheduler()).toCompletableFuture();
         try {
-            return answer.get(t.toMillis() + 1000, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new MigrationException(new MigrationFailure.TimedOut(what + " on the target", t));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new MigrationException(new MigrationFailure.Cancelled("interrupted during " + what));
+            return Asks.once(target, msg, t, system);
+        } catch (Asks.Unanswered e) {
+            throw new MigrationException(e.why() == Asks.Why.INTERRUPTED ? new MigrationFailure.Cancelled("interrupted during " + what)
+                    : new MigrationFailure.TimedOut(what + " on the target", t));
         }
     }
 }
