@@ -115,6 +115,11 @@ final class ChunkLedger {
         }
     }
 
+    /** Target: the whole memory was backed at prepare ({@link MigrationRequest#preallocate}). */
+    void markAllPopulated() {
+        java.util.Arrays.fill(populated, true);
+    }
+
     /** Target: re-hash one chunk if pages were installed in it since its last hash. */
     void refreshChunk(int chunk) {
         if (stale[chunk]) {

@@ -17,10 +17,14 @@ import java.util.Objects;
  * @param xorCacheBytes the XOR-delta codec's cache of last-sent pages (shared out over channels)
  * @param stopAndCopy the naive baseline: pause first, copy everything once, resume on the target
  * @param timeout bound on each wait for the peer (channel handshake, receipt, finish)
+ * @param preallocate the target backs all of the guest's memory with host memory at prepare, before the
+ *        source sends anything (QEMU's {@code -mem-prealloc} on the destination): setup takes longer, the
+ *        transfer does not wait for the target's page faults; off, each 1 MiB chunk is backed when its first
+ *        non-zero page arrives, and chunks that arrive as zeros cost no host memory
  */
 public record MigrationRequest(int channels, Compression compression, long bandwidthBytesPerSecond, Duration downtimeLimit,
         int maxIterations, boolean autoConverge, NonConvergence onNonConvergence, long xorCacheBytes, boolean stopAndCopy,
-        Duration timeout) {
+        Duration timeout, boolean preallocate) {
 
     /** What to do when pre-copy has not converged after maxIterations. */
     public enum NonConvergence {
@@ -61,56 +65,61 @@ public record MigrationRequest(int channels, Compression compression, long bandw
 
     public static MigrationRequest defaults() {
         return new MigrationRequest(2, Compression.LZ4, 0, Duration.ofMillis(300), 30, false, NonConvergence.FAIL, 64L << 20,
-                false, Duration.ofSeconds(60));
+                false, Duration.ofSeconds(60), false);
     }
 
     public MigrationRequest withChannels(int n) {
         return new MigrationRequest(n, compression, bandwidthBytesPerSecond, downtimeLimit, maxIterations, autoConverge,
-                onNonConvergence, xorCacheBytes, stopAndCopy, timeout);
+                onNonConvergence, xorCacheBytes, stopAndCopy, timeout, preallocate);
     }
 
     public MigrationRequest withCompression(Compression c) {
         return new MigrationRequest(channels, c, bandwidthBytesPerSecond, downtimeLimit, maxIterations, autoConverge,
-                onNonConvergence, xorCacheBytes, stopAndCopy, timeout);
+                onNonConvergence, xorCacheBytes, stopAndCopy, timeout, preallocate);
     }
 
     public MigrationRequest withBandwidth(long bytesPerSecond) {
         return new MigrationRequest(channels, compression, bytesPerSecond, downtimeLimit, maxIterations, autoConverge,
-                onNonConvergence, xorCacheBytes, stopAndCopy, timeout);
+                onNonConvergence, xorCacheBytes, stopAndCopy, timeout, preallocate);
     }
 
     public MigrationRequest withDowntimeLimit(Duration d) {
         return new MigrationRequest(channels, compression, bandwidthBytesPerSecond, d, maxIterations, autoConverge,
-                onNonConvergence, xorCacheBytes, stopAndCopy, timeout);
+                onNonConvergence, xorCacheBytes, stopAndCopy, timeout, preallocate);
     }
 
     public MigrationRequest withMaxIterations(int n) {
         return new MigrationRequest(channels, compression, bandwidthBytesPerSecond, downtimeLimit, n, autoConverge,
-                onNonConvergence, xorCacheBytes, stopAndCopy, timeout);
+                onNonConvergence, xorCacheBytes, stopAndCopy, timeout, preallocate);
     }
 
     public MigrationRequest withAutoConverge(boolean on) {
         return new MigrationRequest(channels, compression, bandwidthBytesPerSecond, downtimeLimit, maxIterations, on,
-                onNonConvergence, xorCacheBytes, stopAndCopy, timeout);
+                onNonConvergence, xorCacheBytes, stopAndCopy, timeout, preallocate);
     }
 
     public MigrationRequest withNonConvergence(NonConvergence n) {
         return new MigrationRequest(channels, compression, bandwidthBytesPerSecond, downtimeLimit, maxIterations, autoConverge,
-                n, xorCacheBytes, stopAndCopy, timeout);
+                n, xorCacheBytes, stopAndCopy, timeout, preallocate);
     }
 
     public MigrationRequest withXorCache(long bytes) {
         return new MigrationRequest(channels, compression, bandwidthBytesPerSecond, downtimeLimit, maxIterations, autoConverge,
-                onNonConvergence, bytes, stopAndCopy, timeout);
+                onNonConvergence, bytes, stopAndCopy, timeout, preallocate);
     }
 
     public MigrationRequest withStopAndCopy(boolean on) {
         return new MigrationRequest(channels, compression, bandwidthBytesPerSecond, downtimeLimit, maxIterations, autoConverge,
-                onNonConvergence, xorCacheBytes, on, timeout);
+                onNonConvergence, xorCacheBytes, on, timeout, preallocate);
     }
 
     public MigrationRequest withTimeout(Duration t) {
         return new MigrationRequest(channels, compression, bandwidthBytesPerSecond, downtimeLimit, maxIterations, autoConverge,
-                onNonConvergence, xorCacheBytes, stopAndCopy, t);
+                onNonConvergence, xorCacheBytes, stopAndCopy, t, preallocate);
+    }
+
+    public MigrationRequest withPreallocate(boolean on) {
+        return new MigrationRequest(channels, compression, bandwidthBytesPerSecond, downtimeLimit, maxIterations, autoConverge,
+                onNonConvergence, xorCacheBytes, stopAndCopy, timeout, on);
     }
 }

@@ -138,6 +138,9 @@ public final class MigrationTarget {
         } catch (CoreException e) {
             throw new MigrationException(new MigrationFailure.Rejected("prepare", "host " + host.name() + ": " + e.getMessage()));
         }
+        // QEMU's -mem-prealloc: back everything before the source sends, so no receiver waits for a page
+        // fault. False where the platform cannot (the chunks are then backed as their data arrives).
+        boolean preallocated = offer.request().preallocate() && preallocate(vm);
         Transport.Listener l;
         try {
             l = service.transport().listen("ferry-" + offer.migrationId());
@@ -146,6 +149,9 @@ public final class MigrationTarget {
             throw new MigrationException(new MigrationFailure.HostError(host.name(), "cannot listen: " + e.getMessage()));
         }
         MigrationTarget t = new MigrationTarget(service, offer, vm, l);
+        if (preallocated) {
+            t.ledger.markAllPopulated();
+        }
         // Written while the source connects: the acceptor takes no connection before it is durable. A
         // crash before that leaves no entry here, which decides like PREPARED (the guest is on the source).
         t.preparedJournal = t.journals.start(t.entry(MigrationPhase.PREPARED, "listening on " + l.endpoint()));
@@ -156,6 +162,11 @@ public final class MigrationTarget {
         Duration bound = offer.request().timeout();
         WATCHDOG.schedule(t::giveUpUnlessConnected, bound.toMillis(), TimeUnit.MILLISECONDS);
         return t;
+    }
+
+    private static boolean preallocate(Vm vm) {
+        GuestMemory m = vm.incomingMemory();
+        return m.populate(0, m.pageCount());
     }
 
     public MigrationTicket ticket() {
