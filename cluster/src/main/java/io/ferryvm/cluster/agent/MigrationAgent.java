@@ -120,7 +120,8 @@ public final class MigrationAgent {
         MigrationRequest r = MigrationRequest.defaults().withChannels(o.channels()).withCompression(c)
                 .withBandwidth((long) (o.bandwidthMiBps() * (1 << 20))).withDowntimeLimit(Duration.ofMillis(o.downtimeLimitMs()))
                 .withMaxIterations(o.maxIterations()).withAutoConverge(o.autoConverge())
-                .withNonConvergence(o.postCopy() ? MigrationRequest.NonConvergence.POST_COPY : MigrationRequest.NonConvergence.FAIL);
+                .withNonConvergence(o.postCopy() ? MigrationRequest.NonConvergence.POST_COPY : MigrationRequest.NonConvergence.FAIL)
+                .withPreallocate(o.preallocate());
         if (o.timeoutSeconds() > 0) {
             r = r.withTimeout(Duration.ofSeconds(o.timeoutSeconds()));
         }

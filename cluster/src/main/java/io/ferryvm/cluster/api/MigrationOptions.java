@@ -7,10 +7,13 @@ package io.ferryvm.cluster.api;
  * bound and an overall timeout in seconds (0 = none). For guests of a hypervisor driver (QEMU),
  * hypervisorMode chooses how the hypervisor's own stream travels: "tunnelled" (default: through Ferry's
  * channel, LZ4-framed unless compression is "none", one stream) or "direct" (QEMU to QEMU, Ferry only
- * orchestrating; channels > 1 are QEMU's multifd); built-in guests ignore it.
+ * orchestrating; channels > 1 are QEMU's multifd); built-in guests ignore it. preallocate: the target backs
+ * all of the guest's memory before the source sends (QEMU's -mem-prealloc on the destination; built-in
+ * guests): a longer setup, a transfer that never waits for the target's page faults.
  */
 public record MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int channels, String compression,
-        boolean autoConverge, boolean postCopy, int maxIterations, long timeoutSeconds, String hypervisorMode) {
+        boolean autoConverge, boolean postCopy, int maxIterations, long timeoutSeconds, String hypervisorMode,
+        Boolean preallocate) {
 
     public static final MigrationOptions DEFAULT = new MigrationOptions(300, 0, 2, "lz4", true, false, 30, 0);
 
@@ -20,10 +23,23 @@ public record MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int 
         this(downtimeLimitMs, bandwidthMiBps, channels, compression, autoConverge, postCopy, maxIterations, timeoutSeconds, null);
     }
 
+    /** Options with a hypervisor mode, not preallocating. */
+    public MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int channels, String compression,
+            boolean autoConverge, boolean postCopy, int maxIterations, long timeoutSeconds, String hypervisorMode) {
+        this(downtimeLimitMs, bandwidthMiBps, channels, compression, autoConverge, postCopy, maxIterations, timeoutSeconds,
+                hypervisorMode, false);
+    }
+
     /** The same options with another hypervisor mode. */
     public MigrationOptions withHypervisorMode(String mode) {
         return new MigrationOptions(downtimeLimitMs, bandwidthMiBps, channels, compression, autoConverge, postCopy, maxIterations,
-                timeoutSeconds, mode);
+                timeoutSeconds, mode, preallocate);
+    }
+
+    /** The same options, the target preallocating or not. */
+    public MigrationOptions withPreallocate(boolean on) {
+        return new MigrationOptions(downtimeLimitMs, bandwidthMiBps, channels, compression, autoConverge, postCopy, maxIterations,
+                timeoutSeconds, hypervisorMode, on);
     }
 
     public MigrationOptions {
@@ -47,6 +63,7 @@ public record MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int 
         if (!hypervisorMode.equals("tunnelled") && !hypervisorMode.equals("direct")) {
             throw new IllegalArgumentException("hypervisor mode '" + hypervisorMode + "': use tunnelled or direct");
         }
+        preallocate = Boolean.TRUE.equals(preallocate); // absent from older clients' JSON: off
         if (timeoutSeconds < 0) {
             throw new IllegalArgumentException("timeout " + timeoutSeconds + " s must be >= 0");
         }

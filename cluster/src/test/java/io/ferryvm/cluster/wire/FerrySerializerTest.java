@@ -70,7 +70,7 @@ class FerrySerializerTest {
         VmInfo info = new VmInfo(spec.id(), "web", VmStatus.RUNNING, 2, 64L << 20, "hotset", 123, 20,
                 new Binding(List.of(List.of(1), List.of(3)), MemoryPolicy.bind(0)), true, "BB");
         HostInventory inv = HostInventory.declared("h1", 2, 2, 2, 1L << 30);
-        MigrationRequest req = MigrationRequest.defaults().withChannels(4);
+        MigrationRequest req = MigrationRequest.defaults().withChannels(4).withPreallocate(true);
         List<Object> messages = List.of(
                 new AgentProtocol.Define(spec, true, ref),
                 AgentProtocol.Reply.ok(info),
@@ -92,7 +92,7 @@ class FerrySerializerTest {
                         4, 5, 6, 7, 8, 9, Map.of("lz4", 10L), 0.5, 1.0, 2.0, 30, 0)),
                 new AgentProtocol.GuestCheck(spec.id(), true, "ok", 42, new long[] {1, 2}),
                 new AgentProtocol.HostStatus("q1", "pekko://ferry@127.0.0.1:2552", inv, List.of(), true, 0, "qemu", "tcg"),
-                new OrchestratorProtocol.Migrate("web", "h2", MigrationOptions.DEFAULT.withHypervisorMode("direct"),
+                new OrchestratorProtocol.Migrate("web", "h2", MigrationOptions.DEFAULT.withHypervisorMode("direct").withPreallocate(true),
                         kit.createTestProbe(OrchestratorProtocol.MigrationAccepted.class).getRef()),
                 new AgentProtocol.DriverPrepareIn(UUID.randomUUID(), spec, new io.ferryvm.migration.HypervisorMigration.Options(
                         io.ferryvm.migration.HypervisorMigration.Options.Mode.TUNNELLED, true, Duration.ofMillis(300), 125_000_000L, 0,
