@@ -116,6 +116,10 @@ public final class MigrationBench {
                 if (s.workload() instanceof Workload.PageWalk) {
                     vs.put("pre-copy+auto-converge", base.withAutoConverge(true).withMaxIterations(12));
                     vs.put("post-copy after 1 pass", base.withMaxIterations(1).withNonConvergence(MigrationRequest.NonConvergence.POST_COPY));
+                    // The "under 100 ms downtime": the same requests with that as the limit.
+                    MigrationRequest tight = base.withDowntimeLimit(Duration.ofMillis(100));
+                    vs.put("pre-copy+auto-converge, limit 100 ms", tight.withAutoConverge(true).withMaxIterations(12));
+                    vs.put("post-copy after 1 pass, limit 100 ms", tight.withMaxIterations(1).withNonConvergence(MigrationRequest.NonConvergence.POST_COPY));
                 } else {
                     vs.put("pre-copy lz4", base);
                     if (cap == 0) {
