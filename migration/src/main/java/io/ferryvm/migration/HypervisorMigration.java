@@ -24,8 +24,14 @@ public interface HypervisorMigration {
      * {@code maxBandwidth} and {@code tunnelRateLimit} are bytes per second, 0 = unlimited.
      */
     record Options(Mode mode, boolean compress, Duration downtimeLimit, long maxBandwidth, int parallelChannels,
-            boolean autoConverge, boolean postcopy, long tunnelRateLimit, Duration timeout) {
+            boolean autoConverge, boolean postcopy, long tunnelRateLimit, Duration timeout, boolean preallocate) {
         public enum Mode { DIRECT, TUNNELLED }
+
+        /** Options whose target does not preallocate guest memory. */
+        public Options(Mode mode, boolean compress, Duration downtimeLimit, long maxBandwidth, int parallelChannels,
+                boolean autoConverge, boolean postcopy, long tunnelRateLimit, Duration timeout) {
+            this(mode, compress, downtimeLimit, maxBandwidth, parallelChannels, autoConverge, postcopy, tunnelRateLimit, timeout, false);
+        }
 
         public Options {
             java.util.Objects.requireNonNull(mode, "mode");

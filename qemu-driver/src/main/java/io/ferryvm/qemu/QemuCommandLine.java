@@ -21,7 +21,7 @@ final class QemuCommandLine {
     static final Set<String> FORMATS = Set.of("raw", "qcow2", "vmdk");
 
     /** Where the guest's files are and how it starts. */
-    record Launch(Path qmpSocket, Path serialLog, Accelerator accelerator, boolean incoming, boolean memfd) {}
+    record Launch(Path qmpSocket, Path serialLog, Accelerator accelerator, boolean incoming, boolean memfd, boolean prealloc) {}
 
     private QemuCommandLine() {}
 
@@ -33,7 +33,7 @@ final class QemuCommandLine {
         // qemu64 on both accelerators: a guest must be able to land on any host of the cluster.
         a.addAll(List.of("-accel", launch.accelerator().qemuName(), "-cpu", "qemu64"));
         a.addAll(List.of("-smp", Integer.toString(spec.vcpus()), "-m", (spec.memoryBytes() >> 10) + "k"));
-        memory(a, spec, binding.memory(), launch.memfd());
+        memory(a, spec, binding.memory(), launch.memfd(), launch.prealloc());
         int ide = 0;
         for (int i = 0; i < spec.disks().size(); i++) {
             DiskSpec d = spec.disks().get(i);
@@ -83,7 +83,7 @@ final class QemuCommandLine {
         return a;
     }
 
-    private static void memory(List<String> a, VmSpec spec, MemoryPolicy policy, boolean memfd) {
+    private static void memory(List<String> a, VmSpec spec, MemoryPolicy policy, boolean memfd, boolean prealloc) {
         NumaSpec numa = spec.numa();
         List<Long> cells = new ArrayList<>();
         List<List<Integer>> cpus = new ArrayList<>();
@@ -111,6 +111,9 @@ final class QemuCommandLine {
             StringBuilder o = new StringBuilder(kind).append(",id=ram").append(i).append(",size=").append(cells.get(i));
             if (memfd) {
                 o.append(",share=on");
+            }
+            if (prealloc) {
+                o.append(",prealloc=on");
             }
             if (policy.mode() != MemoryPolicy.Mode.DEFAULT) {
                 o.append(",host-nodes=").append(policy.nodes().stream().map(String::valueOf).collect(Collectors.joining(",host-nodes=")))

@@ -82,7 +82,7 @@ public final class QemuDriver implements HypervisorDriver, HypervisorMigration {
 
     /** Starts a guest, pins its vCPUs, lets it run, and returns its handle. */
     public QemuGuest launch(VmSpec spec, Binding binding) {
-        QemuGuest g = spawn(spec, binding, false);
+        QemuGuest g = spawn(spec, binding, false, false);
         g.resume();
         return g;
     }
@@ -92,7 +92,12 @@ public final class QemuDriver implements HypervisorDriver, HypervisorMigration {
      * {@code migrate-incoming}; vCPUs are already pinned.
      */
     public QemuGuest prepareIncoming(VmSpec spec, Binding binding) {
-        return spawn(spec, binding, true);
+        return prepareIncoming(spec, binding, false);
+    }
+
+    /** As above; preallocate: QEMU backs all guest RAM before it listens (-mem-prealloc). */
+    public QemuGuest prepareIncoming(VmSpec spec, Binding binding, boolean preallocate) {
+        return spawn(spec, binding, true, preallocate);
     }
 
     // ---- HypervisorMigration: the cluster's way to QemuIncoming and QemuMigration ----
@@ -151,7 +156,7 @@ public final class QemuDriver implements HypervisorDriver, HypervisorMigration {
                     ? QemuMigrationOptions.direct().withMultifd(o.parallelChannels())
                     : QemuMigrationOptions.tunnelled().withLz4(o.compress()).withTunnelRateLimit(o.tunnelRateLimit());
             q = q.withDowntimeLimit(o.downtimeLimit()).withMaxBandwidth(o.maxBandwidth()).withAutoConverge(o.autoConverge())
-                    .withTimeout(o.timeout());
+                    .withTimeout(o.timeout()).withPreallocate(o.preallocate());
             if (o.postcopy()) {
                 q = q.withPostcopy(2);
             }
@@ -227,7 +232,7 @@ public final class QemuDriver implements HypervisorDriver, HypervisorMigration {
         }
     }
 
-    private QemuGuest spawn(VmSpec spec, Binding binding, boolean incoming) {
+    private QemuGuest spawn(VmSpec spec, Binding binding, boolean incoming, boolean preallocate) {
         if (!config.installed()) {
             throw new QemuException(QemuException.Kind.NOT_INSTALLED, config.binary() + " is not installed (Debian: apt-get install qemu-system-x86)");
         }
@@ -248,7 +253,7 @@ public final class QemuDriver implements HypervisorDriver, HypervisorMigration {
             throw new QemuException(QemuException.Kind.IO, "VM " + spec.name() + ": cannot prepare " + dir + ": " + e.getMessage(), e);
         }
         List<String> argv = QemuCommandLine.build(config.binary(), spec, binding,
-                new QemuCommandLine.Launch(sock, dir.resolve("serial.log"), accelerator, incoming, true));
+                new QemuCommandLine.Launch(sock, dir.resolve("serial.log"), accelerator, incoming, true, preallocate));
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(sock));
             Process p = launch(argv, dir.resolve("qemu.log"));

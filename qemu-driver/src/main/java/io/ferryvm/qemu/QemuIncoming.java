@@ -40,7 +40,7 @@ public final class QemuIncoming implements HypervisorMigration.Target {
 
     /** Prepare: starts the incoming QEMU for spec (paused, pinned) and its listener; on failure nothing is left running. */
     public static QemuIncoming prepare(QemuDriver driver, VmSpec spec, Binding binding, QemuMigrationOptions options, Transport transport) {
-        QemuGuest g = driver.prepareIncoming(spec, binding);
+        QemuGuest g = driver.prepareIncoming(spec, binding, options.preallocate());
         QemuIncoming in = null;
         try {
             in = new QemuIncoming(g);

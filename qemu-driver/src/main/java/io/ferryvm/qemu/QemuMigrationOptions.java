@@ -8,9 +8,11 @@ import java.util.Objects;
  * stream, or multifd with {@code multifdChannels > 0}). TUNNELLED: QEMU's stream goes through Ferry's
  * channel with LZ4 framing and Ferry's rate limit. QEMU's own knobs: downtime limit, max bandwidth
  * (0 = unlimited), auto-converge, post-copy (switch after {@code postcopyAfterPasses} dirty-sync passes).
+ * preallocate: the incoming QEMU backs all guest RAM before the stream starts ({@code prealloc=on} on its
+ * memory backend, QEMU's -mem-prealloc), so receiving never waits for first-touch page faults.
  */
 public record QemuMigrationOptions(Mode mode, Duration downtimeLimit, long maxBandwidth, int multifdChannels, boolean autoConverge,
-        boolean postcopy, int postcopyAfterPasses, boolean lz4, long tunnelRateLimit, Duration timeout) {
+        boolean postcopy, int postcopyAfterPasses, boolean lz4, long tunnelRateLimit, Duration timeout, boolean preallocate) {
 
     public enum Mode { DIRECT, TUNNELLED }
 
@@ -43,43 +45,47 @@ public record QemuMigrationOptions(Mode mode, Duration downtimeLimit, long maxBa
     }
 
     public static QemuMigrationOptions direct() {
-        return new QemuMigrationOptions(Mode.DIRECT, null, 0, 0, false, false, 1, false, 0, null);
+        return new QemuMigrationOptions(Mode.DIRECT, null, 0, 0, false, false, 1, false, 0, null, false);
     }
 
     public static QemuMigrationOptions tunnelled() {
-        return new QemuMigrationOptions(Mode.TUNNELLED, null, 0, 0, false, false, 1, true, 0, null);
+        return new QemuMigrationOptions(Mode.TUNNELLED, null, 0, 0, false, false, 1, true, 0, null, false);
     }
 
     public QemuMigrationOptions withDowntimeLimit(Duration d) {
-        return new QemuMigrationOptions(mode, d, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout);
+        return new QemuMigrationOptions(mode, d, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout, preallocate);
     }
 
     public QemuMigrationOptions withMaxBandwidth(long bytesPerSecond) {
-        return new QemuMigrationOptions(mode, downtimeLimit, bytesPerSecond, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout);
+        return new QemuMigrationOptions(mode, downtimeLimit, bytesPerSecond, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout, preallocate);
     }
 
     public QemuMigrationOptions withMultifd(int channels) {
-        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, channels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout);
+        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, channels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout, preallocate);
     }
 
     public QemuMigrationOptions withAutoConverge(boolean on) {
-        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, on, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout);
+        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, on, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout, preallocate);
     }
 
     public QemuMigrationOptions withPostcopy(int afterPasses) {
-        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, true, afterPasses, lz4, tunnelRateLimit, timeout);
+        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, true, afterPasses, lz4, tunnelRateLimit, timeout, preallocate);
     }
 
     public QemuMigrationOptions withLz4(boolean on) {
-        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, on, tunnelRateLimit, timeout);
+        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, on, tunnelRateLimit, timeout, preallocate);
     }
 
     public QemuMigrationOptions withTunnelRateLimit(long bytesPerSecond) {
-        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, bytesPerSecond, timeout);
+        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, bytesPerSecond, timeout, preallocate);
     }
 
     public QemuMigrationOptions withTimeout(Duration t) {
-        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, t);
+        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, t, preallocate);
+    }
+
+    public QemuMigrationOptions withPreallocate(boolean on) {
+        return new QemuMigrationOptions(mode, downtimeLimit, maxBandwidth, multifdChannels, autoConverge, postcopy, postcopyAfterPasses, lz4, tunnelRateLimit, timeout, on);
     }
 
     /** "direct", "direct+multifd4", "tunnelled+lz4" ... for reports. */
@@ -87,6 +93,6 @@ public record QemuMigrationOptions(Mode mode, Duration downtimeLimit, long maxBa
         return switch (mode) {
             case DIRECT -> "direct" + (multifdChannels > 0 ? "+multifd" + multifdChannels : "") + (postcopy ? "+postcopy" : "");
             case TUNNELLED -> "tunnelled" + (lz4 ? "+lz4" : "");
-        };
+        } + (preallocate ? "+prealloc" : "");
     }
 }

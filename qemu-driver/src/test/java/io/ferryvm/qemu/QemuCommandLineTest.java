@@ -1,6 +1,7 @@
 package io.ferryvm.qemu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /** The argv a spec becomes: options QEMU parses, user strings that cannot inject options, refusals that say why. */
 class QemuCommandLineTest {
     private static final QemuCommandLine.Launch LAUNCH =
-            new QemuCommandLine.Launch(Path.of("/tmp/q.sock"), Path.of("/tmp/serial.log"), Accelerator.TCG, false, true);
+            new QemuCommandLine.Launch(Path.of("/tmp/q.sock"), Path.of("/tmp/serial.log"), Accelerator.TCG, false, true, false);
 
     private static VmSpec spec(List<DiskSpec> disks, NumaSpec numa) {
         return new VmSpec(UUID.randomUUID(), "vm1", 4, 256L << 20, new Workload.Idle(), numa, disks, List.of(), null, "", Map.of());
@@ -61,9 +62,17 @@ class QemuCommandLineTest {
         assertTrue(argv.contains("-S"), "always starts paused so vCPUs are pinned before they run");
 
         String plain = joined(QemuCommandLine.build(Path.of("qemu"), spec(List.of(), NumaSpec.DEFAULT), Binding.NONE,
-                new QemuCommandLine.Launch(Path.of("/q"), Path.of("/s"), Accelerator.KVM, true, false)));
+                new QemuCommandLine.Launch(Path.of("/q"), Path.of("/s"), Accelerator.KVM, true, false, false)));
         assertTrue(plain.contains("memory-backend-ram,id=ram0,size=268435456 -machine q35,memory-backend=ram0"), plain);
         assertTrue(plain.contains("-accel kvm") && plain.endsWith("-incoming defer"), plain);
+
+        // A preallocating migration target: every memory backend is backed before QEMU listens.
+        String prealloc = joined(QemuCommandLine.build(Path.of("qemu"), spec(List.of(), two),
+                new Binding(List.of(List.of(0), List.of(1), List.of(2), List.of(3)), MemoryPolicy.bind(0, 1)),
+                new QemuCommandLine.Launch(Path.of("/q"), Path.of("/s"), Accelerator.TCG, true, true, true)));
+        assertTrue(prealloc.contains("memory-backend-memfd,id=ram0,size=134217728,share=on,prealloc=on,host-nodes=0"), prealloc);
+        assertTrue(prealloc.contains("memory-backend-memfd,id=ram1,size=134217728,share=on,prealloc=on,host-nodes=0"), prealloc);
+        assertFalse(s.contains("prealloc"), "not unless asked: " + s);
     }
 
     @Test

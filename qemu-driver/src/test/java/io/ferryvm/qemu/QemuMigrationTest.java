@@ -64,6 +64,7 @@ class QemuMigrationTest {
         Duration limit = Duration.ofSeconds(2);
         return Stream.of(QemuMigrationOptions.direct().withDowntimeLimit(limit),
                 QemuMigrationOptions.direct().withMultifd(2).withDowntimeLimit(limit),
+                QemuMigrationOptions.direct().withMultifd(2).withPreallocate(true).withDowntimeLimit(limit),
                 QemuMigrationOptions.tunnelled().withDowntimeLimit(limit));
     }
 

@@ -38,7 +38,8 @@ import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
- * The same QEMU guest and workload migrated (a) QEMU to QEMU directly, default single stream and multifd,
+ * The same QEMU guest and workload migrated (a) QEMU to QEMU directly, default single stream, multifd, and
+ * multifd into a target that backed its RAM first (prealloc=on, the issue's fastest QEMU configuration),
  * (b) tunnelled through Ferry's channel (raw framing, and LZ4), (c) Ferry's built-in hypervisor migrating a
  * guest of the same memory size running the built-in page walker over the same range at the dirty rate
  * measured on the QEMU walker just before (migration module, pre-copy over {@code TcpTransport}, LZ4 on 2
@@ -107,6 +108,7 @@ public final class QemuMigrationBench {
                     QemuMigrationReport base = null;
                     for (QemuMigrationOptions o : List.of(QemuMigrationOptions.direct().withMaxBandwidth(cap),
                             QemuMigrationOptions.direct().withMultifd(2).withMaxBandwidth(cap),
+                            QemuMigrationOptions.direct().withMultifd(2).withPreallocate(true).withMaxBandwidth(cap),
                             QemuMigrationOptions.tunnelled().withLz4(false).withTunnelRateLimit(cap),
                             QemuMigrationOptions.tunnelled().withTunnelRateLimit(cap))) {
                         o = o.withDowntimeLimit(limit).withTimeout(timeout);

@@ -91,14 +91,14 @@ final class DriverMigrations {
     /**
      * The cluster's options as the driver's: TUNNELLED through Ferry's channel (LZ4 unless compression is
      * "none"; one stream, so channels do not apply) unless DIRECT is asked for (then channels > 1 are
-     * QEMU's multifd); bandwidth, downtime limit, auto-converge, post-copy and the timeout as given.
+     * QEMU's multifd); bandwidth, downtime limit, auto-converge, post-copy, the timeout and preallocation as given.
      */
     static HypervisorMigration.Options options(MigrationOptions o) {
         boolean direct = "direct".equals(o.hypervisorMode());
         return new HypervisorMigration.Options(direct ? HypervisorMigration.Options.Mode.DIRECT : HypervisorMigration.Options.Mode.TUNNELLED,
                 !direct && !"none".equals(o.compression()), Duration.ofMillis(o.downtimeLimitMs()),
                 (long) (o.bandwidthMiBps() * (1 << 20)), direct && o.channels() > 1 ? o.channels() : 0, o.autoConverge(), o.postCopy(), 0,
-                o.timeoutSeconds() > 0 ? Duration.ofSeconds(o.timeoutSeconds()) : null);
+                o.timeoutSeconds() > 0 ? Duration.ofSeconds(o.timeoutSeconds()) : null, o.preallocate());
     }
 
     private String unsupported() {

@@ -30,6 +30,7 @@ class MigrationAgentRequestTest {
         assertEquals(Duration.ofSeconds(20), r.timeout());
         assertTrue(r.preallocate());
         assertFalse(r.stopAndCopy());
+        assertTrue(DriverMigrations.options(o).preallocate(), "a QEMU target preallocates too (-mem-prealloc)");
     }
 
     @Test
@@ -38,6 +39,7 @@ class MigrationAgentRequestTest {
                 MigrationOptions.class);
         MigrationRequest r = MigrationAgent.request(o);
         assertFalse(r.preallocate(), "the target backs memory as data arrives unless asked");
+        assertFalse(DriverMigrations.options(o).preallocate());
         assertEquals("tunnelled", o.hypervisorMode());
         assertEquals(Compression.LZ4, r.compression());
         assertTrue(MigrationAgent.request(new MigrationOptions(600_000, 0, 2, "none", false, false, 1, 0)).stopAndCopy(), "--no-live");
