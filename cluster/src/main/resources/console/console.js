@@ -168,6 +168,7 @@ function migrationOptions() {
     compression: $("#m-compression").value,
     autoConverge: $("#m-autoconverge").checked,
     postCopy: $("#m-postcopy").checked,
+    preallocate: $("#m-preallocate").checked,
     maxIterations: Number($("#m-iterations").value) || 30,
     timeoutSeconds: 0,
   };

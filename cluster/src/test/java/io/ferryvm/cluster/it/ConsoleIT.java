@@ -88,6 +88,7 @@ class ConsoleIT {
                 d.findElement(By.cssSelector("#mig-options summary")).click();
                 d.findElement(By.id("m-bandwidth")).clear();
                 d.findElement(By.id("m-bandwidth")).sendKeys("16");
+                d.findElement(By.id("m-preallocate")).click(); // the target backs the guest's memory first
                 click(d, row, "button.act-migrate");
                 // Points on the charts (iterations, stop-and-copy) before the picture the README shows.
                 await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> d.findElements(
