@@ -8,8 +8,8 @@ package io.ferryvm.cluster.api;
  * hypervisorMode chooses how the hypervisor's own stream travels: "tunnelled" (default: through Ferry's
  * channel, LZ4-framed unless compression is "none", one stream) or "direct" (QEMU to QEMU, Ferry only
  * orchestrating; channels > 1 are QEMU's multifd); built-in guests ignore it. preallocate: the target backs
- * all of the guest's memory before the source sends (QEMU's -mem-prealloc on the destination; built-in
- * guests): a longer setup, a transfer that never waits for the target's page faults.
+ * all of the guest's memory before the source sends (for QEMU guests its prealloc=on, -mem-prealloc): a
+ * longer setup, a transfer that never waits for the target's page faults.
  */
 public record MigrationOptions(long downtimeLimitMs, double bandwidthMiBps, int channels, String compression,
         boolean autoConverge, boolean postCopy, int maxIterations, long timeoutSeconds, String hypervisorMode,

@@ -45,7 +45,7 @@ final class MigrateCommand implements Callable<Integer> {
     boolean direct;
 
     @Option(names = "--preallocate", description = "The target backs all of the guest's memory before the first page is sent "
-            + "(like QEMU's -mem-prealloc on the destination): longer setup, faster transfer; built-in guests.")
+            + "(like QEMU's -mem-prealloc on the destination): longer setup, faster transfer.")
     boolean preallocate;
 
     @Option(names = "--no-auto-converge", description = "Do not throttle the vCPUs when pre-copy does not converge.")
