@@ -216,7 +216,7 @@ public final class MigrationSource {
             performingJournal = journals.start(entry(MigrationPhase.PERFORMING, "to " + ticket.targetHost() + " at " + ticket.endpoint()));
             emit(MigrationPhase.PERFORMING, 0, 0, 0, 0);
             memory = machine.memory().retain();
-            ledger = new ChunkLedger(memory);
+            ledger = new ChunkLedger(memory, version);
             connect(ticket);
             if (request.stopAndCopy()) {
                 mode = "stop-and-copy";

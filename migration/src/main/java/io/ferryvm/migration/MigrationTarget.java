@@ -110,7 +110,7 @@ public final class MigrationTarget {
         this.vm = vm;
         this.memory = vm.incomingMemory().retain();
         this.listener = listener;
-        this.ledger = new ChunkLedger(memory);
+        this.ledger = new ChunkLedger(memory, offer.protocolVersion());
         this.journals = new JournalTail(service.journal());
         this.channels = offer.request().channels();
         this.ticker = service.ticker();

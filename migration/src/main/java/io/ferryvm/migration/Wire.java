@@ -22,15 +22,17 @@ final class Wire {
     static final int MAGIC = 0x46524D47; // "FRMG"
     static final int HEADER_BYTES = 20;
     /**
-     * v3 (current): the target acknowledges every pre-copy SYNC but the final one (ACK kind {@link #ACK_SYNC},
-     * value the iteration) once that iteration's pages are installed and hashed, so the source times an
-     * iteration end to end; and a source that goes post-copy journals POSTCOPY durably before it pauses,
-     * so the target starts the guest without waiting for its own entry. v2 added the XOR-delta codec; v1
-     * carried zero, raw and LZ4 pages only. A target reads v2..v3 and speaks to a v2 source as v2 did (no
-     * SYNC acknowledgements, POSTCOPY durable here before the guest runs), so a node one release behind
-     * can still migrate to this one.
+     * v4 (current): the per-MiB digests that finish compares are the CRC32C of each chunk (v2, v3:
+     * xxHash64), the cheaper of the two per byte here, and both sides hash every MiB they move. v3 made the
+     * target acknowledge every pre-copy SYNC but the final one (ACK kind {@link #ACK_SYNC}, value the
+     * iteration) once that iteration's pages are installed and hashed, so the source times an iteration end
+     * to end, and a source that goes post-copy journal POSTCOPY durably before it pauses, so the target
+     * starts the guest without waiting for its own entry. v2 added the XOR-delta codec; v1 carried zero, raw
+     * and LZ4 pages only. A target reads v2..v4 and speaks to an older source as it did (xxHash64 digests;
+     * for v2 no SYNC acknowledgements and POSTCOPY durable here before the guest runs), so nodes up to two
+     * releases behind can still migrate to this one; v1 is refused at prepare.
      */
-    static final FormatVersion PROTOCOL = new FormatVersion("migration", 3, 2);
+    static final FormatVersion PROTOCOL = new FormatVersion("migration", 4, 2);
 
     static final int PAGE = GuestMemory.PAGE_SIZE;
     /** Pages per 1 MiB digest chunk; pages are also partitioned over channels by chunk. */

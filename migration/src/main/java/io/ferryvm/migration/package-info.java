@@ -53,8 +53,9 @@
  * payload (see {@code Wire}). Commands have fixed codes, 0 reserved: HELLO 1, ACK 2, RAM 3, SYNC 4,
  * STATE 5, DIGEST 6, DIRTY_MAP 7, POSTCOPY 8, PAGE_REQUEST 9, ABORT 10, DONE 11. The begin/prepare/
  * finish/confirm messages are records carried by the control plane, not frames. The protocol version
- * travels in HELLO; a target reads the current version (3) and the previous one (2: no ACK(sync), and
- * POSTCOPY journaled by the target before its guest runs); v1 (no XOR-delta) is refused.
+ * travels in HELLO; a target reads the current version (4) and the two before it (3: xxHash64 instead of
+ * CRC32C for the per-MiB digests; 2: that, no ACK(sync), and POSTCOPY journaled by the target before its
+ * guest runs); v1 (no XOR-delta) is refused.
  * RAM frames batch up to 256 pages of one codec: ZERO 1 (no payload), RAW 2, LZ4 3, XOR_LZ4 4; pages
  * ascend within a batch and belong to the frame's channel (1 MiB chunks are dealt round-robin).
  *

@@ -182,6 +182,41 @@ class FailureTest {
         }
     }
 
+    /**
+     * The last line of defence: a chunk digest that does not match fails finish (the frame carrying it is
+     * re-sealed with a valid CRC32C, so only the comparison of every MiB can tell). Per protocol version:
+     * v4 compares CRC32C digests, v3 xxHash64.
+     */
+    @ParameterizedTest(name = "protocol v{0}")
+    @ValueSource(ints = {3, 4})
+    void aMemoryDigestThatDoesNotMatchFailsFinishAndTheSourceResumes(int version) {
+        InMemoryTransport t = new InMemoryTransport();
+        AtomicInteger altered = new AtomicInteger();
+        t.intercept((conn, toTarget, bytes) -> {
+            // DIGEST payload: first chunk (int), count (int), then one digest (long) per chunk
+            if (toTarget && bytes.length >= Wire.HEADER_BYTES + 16 && bytes[4] == Command.DIGEST.code && altered.getAndIncrement() == 0) {
+                bytes[Wire.HEADER_BYTES + 8 + 7] ^= 1;
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(bytes, 0, 16);
+                crc.update(bytes, Wire.HEADER_BYTES, bytes.length - Wire.HEADER_BYTES);
+                java.nio.ByteBuffer.wrap(bytes).putInt(16, (int) crc.getValue());
+            }
+            return true;
+        });
+        try (TwoHosts h = new TwoHosts(dir, t)) {
+            UUID vm = h.start("vm", 1, MEM, WALK);
+            h.awaitSteps(vm, 2000);
+            MigrationSource src = MigrationSource.begin(h.from, vm, request(), version);
+            MigrationTarget dst = h.to.prepare(src.offer());
+            src.perform(dst.ticket());
+            MigrationException e = assertThrows(MigrationException.class, dst::finish);
+            assertInstanceOf(MigrationFailure.DigestMismatch.class, e.failure(), e.getMessage());
+            MigrationReport r = src.abort(e.failure());
+            assertTrue(altered.get() > 0, "a DIGEST frame went out");
+            assertOnSource(h, vm, r);
+        }
+    }
+
     @Test
     void aClosedChannelFailsTheMigration() {
         InMemoryTransport t = new InMemoryTransport();

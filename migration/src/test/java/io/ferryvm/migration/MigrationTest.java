@@ -157,6 +157,25 @@ class MigrationTest {
         }
     }
 
+    /** v3 hashed each MiB with xxHash64 (v4: CRC32C): the target must hash a v3 source's chunks the v3 way. */
+    @Test
+    void aV3SourceWithXxHashDigestsStillMigrates() {
+        try (TwoHosts h = new TwoHosts(dir)) {
+            Workload w = new Workload.Fill(40, 30, 7);
+            UUID vm = h.start("v3", 2, MEM, w);
+            h.awaitSteps(vm, MEM / 4096 / 2);
+            MigrationSource src = MigrationSource.begin(h.from, vm, MigrationRequest.defaults(), 3);
+            assertEquals(3, src.offer().protocolVersion());
+            MigrationTarget dst = h.to.prepare(src.offer());
+            src.perform(dst.ticket());
+            MigrationTarget.Finished fin = dst.finish();
+            assertTrue(fin.digestVerified(), "every MiB compared");
+            MigrationReport r = src.confirm(fin);
+            assertTrue(r.succeeded(), r.toLogLine());
+            Guests.assertTwinDigest(h.target, vm, w, MEM, 2, 0);
+        }
+    }
+
     @Test
     void aSourceBeyondThePreviousVersionIsRefusedAndKeepsTheGuest() {
         try (TwoHosts h = new TwoHosts(dir)) {
