@@ -436,13 +436,8 @@ public final class GuestMemory implements AutoCloseable {
 
     /** Digest of one 1 MiB chunk, on the calling thread (the same value {@link #chunkDigests} gives). */
     public long chunkDigest(int chunk) {
-        checkMapped();
-        long addr = (long) chunk * CHUNK_PAGES * PAGE_SIZE;
-        if (chunk < 0 || addr >= size) {
-            throw new IndexOutOfBoundsException("chunk " + chunk + " outside the guest's " + (size + (CHUNK_PAGES * PAGE_SIZE) - 1) / ((long) CHUNK_PAGES * PAGE_SIZE) + " chunks");
-        }
-        int len = (int) Math.min((long) CHUNK_PAGES * PAGE_SIZE, size - addr);
-        return XXH.hash(slab(addr), offset(addr), len, chunk);
+        long addr = chunkAddress(chunk);
+        return XXH.hash(slab(addr), offset(addr), chunkLength(addr), chunk);
     }
 
     /**
@@ -450,15 +445,24 @@ public final class GuestMemory implements AutoCloseable {
      * CPU instruction), for callers that compare chunks and can live with 32 bits per MiB.
      */
     public long chunkCrc32c(int chunk) {
+        long addr = chunkAddress(chunk);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(slab(addr).slice(offset(addr), chunkLength(addr)));
+        return crc.getValue();
+    }
+
+    private long chunkAddress(int chunk) {
         checkMapped();
         long addr = (long) chunk * CHUNK_PAGES * PAGE_SIZE;
         if (chunk < 0 || addr >= size) {
             throw new IndexOutOfBoundsException("chunk " + chunk + " outside the guest's " + (size + (CHUNK_PAGES * PAGE_SIZE) - 1) / ((long) CHUNK_PAGES * PAGE_SIZE) + " chunks");
         }
-        int len = (int) Math.min((long) CHUNK_PAGES * PAGE_SIZE, size - addr);
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(slab(addr).slice(offset(addr), len));
-        return crc.getValue();
+        return addr;
+    }
+
+    /** Bytes of the chunk at addr: a whole MiB but for the last chunk of an odd-sized guest. */
+    private int chunkLength(long addr) {
+        return (int) Math.min((long) CHUNK_PAGES * PAGE_SIZE, size - addr);
     }
 
     public static int chunkPages() {
